@@ -1,0 +1,5 @@
+import sys
+
+from hrfevo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,145 @@
+"""Harmonic basis functions over the embedding axis.
+
+A basis function φ(u) is sampled at u = d / D for d = 0..D-1, so `frequency` is measured in
+cycles across the embedding axis and the Nyquist limit is D / 2. Each family is one line of
+maths; adding a family means adding one function and one `FAMILIES` entry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor
+
+# f(u, frequency, phase, shape, center) -> samples; every argument broadcasts to (B, D).
+BasisFn = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor]
+
+
+def _sine(u: Tensor, f: Tensor, p: Tensor, s: Tensor, c: Tensor) -> Tensor:
+    return torch.sin(2 * math.pi * f * u + p)
+
+
+def _cosine(u: Tensor, f: Tensor, p: Tensor, s: Tensor, c: Tensor) -> Tensor:
+    return torch.cos(2 * math.pi * f * u + p)
+
+
+def _gabor(u: Tensor, f: Tensor, p: Tensor, s: Tensor, c: Tensor) -> Tensor:
+    # Gaussian window of width s centred at c, times a cosine carrier.
+    return torch.exp(-0.5 * ((u - c) / s) ** 2) * torch.cos(2 * math.pi * f * u + p)
+
+
+def _chirp(u: Tensor, f: Tensor, p: Tensor, s: Tensor, c: Tensor) -> Tensor:
+    # Linear sweep: the instantaneous frequency goes from f at u=0 to f + s at u=1.
+    return torch.sin(2 * math.pi * (f * u + 0.5 * s * u**2) + p)
+
+
+def _damped(u: Tensor, f: Tensor, p: Tensor, s: Tensor, c: Tensor) -> Tensor:
+    return torch.exp(-s * u) * torch.sin(2 * math.pi * f * u + p)
+
+
+@dataclass(frozen=True)
+class BasisFamily:
+    """A family and the extra parameters it reads (`shape`, `center`) with their ranges."""
+
+    fn: BasisFn
+    shape_range: tuple[float, float] | None = None  # None: the family ignores `shape`
+    shape_default: float = 0.0
+    uses_center: bool = False
+
+
+FAMILIES: dict[str, BasisFamily] = {
+    "sine": BasisFamily(_sine),
+    "cosine": BasisFamily(_cosine),
+    "gabor": BasisFamily(_gabor, shape_range=(0.02, 1.0), shape_default=0.2, uses_center=True),
+    "chirp": BasisFamily(_chirp, shape_range=(-16.0, 16.0), shape_default=2.0),
+    "damped": BasisFamily(_damped, shape_range=(0.0, 8.0), shape_default=2.0),
+}
+
+
+@dataclass(frozen=True)
+class BasisSpec:
+    """One harmonic basis function: the genes HRFEvo mutates.
+
+    `shape` is the Gabor width, the chirp sweep (cycles) or the damping rate, and `center` is the
+    Gabor window's centre in [0, 1]. A family that ignores one of them stores its default, so
+    equal functions have equal specs (see `canonical`).
+    """
+
+    family: str
+    frequency: float  # cycles across the embedding axis, in (0, D/2]
+    phase: float = 0.0  # radians, in [0, 2π)
+    shape: float = 0.0
+    center: float = 0.5
+
+    def to_dict(self) -> dict[str, float | str]:
+        return asdict(self)
+
+    def canonical(self) -> BasisSpec:
+        """Reset the parameters this family ignores and wrap the phase into [0, 2π)."""
+        fam = FAMILIES[self.family]
+        return BasisSpec(
+            family=self.family,
+            frequency=float(self.frequency),
+            phase=float(self.phase) % (2 * math.pi),
+            shape=float(self.shape) if fam.shape_range else 0.0,
+            center=float(self.center) if fam.uses_center else 0.5,
+        )
+
+    def problem(self, d_model: int) -> str | None:
+        """Why this spec is invalid for an embedding of width `d_model`, or None."""
+        if self.family not in FAMILIES:
+            return f"unknown basis family {self.family!r} (known: {', '.join(FAMILIES)})"
+        if not 0.0 < self.frequency <= d_model / 2:
+            return f"frequency {self.frequency} outside (0, d_model/2 = {d_model / 2}]"
+        lo_hi = FAMILIES[self.family].shape_range
+        if lo_hi and not lo_hi[0] <= self.shape <= lo_hi[1]:
+            return f"{self.family} shape {self.shape} outside [{lo_hi[0]}, {lo_hi[1]}]"
+        if not 0.0 <= self.center <= 1.0:
+            return f"center {self.center} outside [0, 1]"
+        return None
+
+
+def default_basis(n_bases: int, d_model: int) -> list[BasisSpec]:
+    """A well-conditioned starting basis: B members of the real DFT basis of length D.
+
+    The real DFT basis {cos 2πku/D, sin 2πku/D} is orthogonal on the sampling grid, so any B of
+    its members give Φ condition number 1. We take B of them spread evenly over the whole band
+    (not the B lowest, whose near-duplicate low frequencies caused the seeds' rank collapse).
+    """
+    # Ordered by frequency: cos1, sin1, cos2, sin2, ..., cos(D/2). (cos0 is flat; sin(D/2) is 0.)
+    bank = [("cosine" if i % 2 == 0 else "sine", 1 + i // 2) for i in range(d_model - 1)]
+    picks = torch.linspace(0, len(bank) - 1, n_bases).round().long().tolist()
+    # cos(x) == sin(x + π/2), so the cosine rows use phase 0 and the sine rows phase 0 too.
+    return [BasisSpec(family=bank[i][0], frequency=float(bank[i][1])) for i in picks]
+
+
+def family_groups(families: list[str]) -> list[tuple[str, Tensor]]:
+    """Row indices of each family, so `synthesize` makes one vectorised call per family."""
+    return [
+        (name, torch.tensor([i for i, f in enumerate(families) if f == name]))
+        for name in dict.fromkeys(families)
+    ]
+
+
+def synthesize(
+    groups: list[tuple[str, Tensor]],
+    frequency: Tensor,
+    phase: Tensor,
+    shape: Tensor,
+    center: Tensor,
+    d_model: int,
+) -> Tensor:
+    """Sample B basis functions on the D-point grid: returns Φ of shape (B, D).
+
+    `groups` comes from `family_groups`; gradients flow to every parameter tensor (each (B,)).
+    """
+    u = torch.arange(d_model, device=frequency.device, dtype=frequency.dtype) / d_model  # (D,)
+    phi = frequency.new_empty(frequency.shape[0], d_model)
+    for name, idx in groups:
+        idx = idx.to(u.device)
+        f, p, s, c = (t[idx, None] for t in (frequency, phase, shape, center))  # (B_f, 1) each
+        phi = phi.index_copy(0, idx, FAMILIES[name].fn(u, f, p, s, c))
+    return phi

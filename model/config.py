@@ -1,0 +1,158 @@
+"""`ModelConfig`: every choice that shapes a spectral LM, validated on construction.
+
+Choices are strings (resolved to modules only when the model is built), so a config is plain
+JSON: `ModelConfig.from_dict(json.load(f))` rebuilds it exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import pywt
+
+from model.basis import BasisSpec, default_basis
+
+MIXER_CHOICES = ("wavelet", "fourier", "attention")
+EMBEDDING_CHOICES = ("spectral", "hybrid", "table")
+BAND_MIXING_CHOICES = ("sum", "gate")
+WAVELETS = tuple(pywt.wavelist(kind="discrete"))
+
+
+def _fail(name: str, value: Any, why: str) -> NoReturn:
+    raise ValueError(f"ModelConfig.{name}={value!r}: {why}")
+
+
+def max_wavelet_levels(wavelet: str, seq_len: int) -> int:
+    """Deepest causal à trous cascade whose level-J filter still fits in the context.
+
+    Same bound as PyWavelets' `dwt_max_level`: the level-J band filter spans
+    (L-1)(2^J - 1) + 1 taps for a filter of length L, which must not exceed `seq_len`.
+    """
+    return int(pywt.dwt_max_level(seq_len, pywt.Wavelet(wavelet).dec_len))
+
+
+@dataclass(kw_only=True)
+class ModelConfig:
+    """A spectral LM. Required: vocab_size, seq_len, d_model, n_layers (keyword only)."""
+
+    vocab_size: int  # tokens; 256 for the byte-level default
+    seq_len: int  # context length: the longest sequence forward() accepts
+    d_model: int  # width of the residual stream (D)
+    n_layers: int  # number of pre-norm residual blocks
+    # Token mixer: one name for every layer, or a list with one name per layer.
+    mixer: str | list[str] = "wavelet"
+    wavelet: str = "db4"  # any discrete PyWavelets family name (haar, dbN, symN, coifN, biorN.M...)
+    wavelet_levels: int = 3  # depth J of the causal à trous cascade (bands: J details + 1 approx)
+    band_mixing: str = "sum"  # "sum": learned per-band filters; "gate": plus per-token band gates
+    embedding: str = "spectral"  # "spectral" E = C·Φ, "hybrid" C·Φ + table, "table" (baseline)
+    # Number of harmonic basis functions B (a well-conditioned default basis), or explicit specs.
+    harmonic_bases: int | list[BasisSpec] = 16
+    learn_basis: bool = True  # learn the basis frequencies and phases along with C
+    n_heads: int = 4  # attention heads (attention layers only)
+    ffn_mult: float = 4.0  # FFN hidden width = ffn_mult · d_model
+    spectral_share: float = 0.25  # α in (1-α)·MLP(x) + α·iFFT(W ⊙ FFT(x))
+    dropout: float = 0.0
+    tie_head: bool = True  # output head shares the embedding (through Φ when spectral)
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "seq_len", "d_model", "n_layers", "n_heads", "wavelet_levels"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                _fail(name, value, "must be a positive integer")
+        if isinstance(self.mixer, list | tuple):
+            self.mixer = list(self.mixer)
+            if len(self.mixer) != self.n_layers:
+                _fail(
+                    "mixer",
+                    self.mixer,
+                    f"list needs one entry per layer (n_layers={self.n_layers})",
+                )
+        for m in self.layer_mixers:
+            if m not in MIXER_CHOICES:
+                _fail(
+                    "mixer",
+                    self.mixer,
+                    f"unknown mixer {m!r} (choose from {', '.join(MIXER_CHOICES)})",
+                )
+        self._check_choice("embedding", EMBEDDING_CHOICES)
+        self._check_choice("band_mixing", BAND_MIXING_CHOICES)
+        if self.wavelet not in WAVELETS:
+            _fail("wavelet", self.wavelet, "not a discrete PyWavelets wavelet (see pywt.wavelist)")
+        if "wavelet" in self.layer_mixers:
+            deepest = max_wavelet_levels(self.wavelet, self.seq_len)
+            if self.wavelet_levels > deepest:
+                _fail(
+                    "wavelet_levels",
+                    self.wavelet_levels,
+                    f"{self.wavelet} allows at most {deepest} levels at seq_len={self.seq_len}",
+                )
+        if "attention" in self.layer_mixers and (
+            self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2
+        ):
+            _fail(
+                "n_heads",
+                self.n_heads,
+                f"d_model={self.d_model} must split into heads of even size (for RoPE)",
+            )
+        self._check_basis()
+        if not self.ffn_mult > 0:
+            _fail("ffn_mult", self.ffn_mult, "must be > 0")
+        if not 0.0 <= self.spectral_share <= 1.0:
+            _fail("spectral_share", self.spectral_share, "must lie in [0, 1]")
+        if not 0.0 <= self.dropout < 1.0:
+            _fail("dropout", self.dropout, "must lie in [0, 1)")
+
+    def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        if getattr(self, name) not in choices:
+            _fail(name, getattr(self, name), f"choose from {', '.join(choices)}")
+
+    def _check_basis(self) -> None:
+        hb = self.harmonic_bases
+        if isinstance(hb, int) and not isinstance(hb, bool):
+            if not 1 <= hb <= self.d_model:
+                _fail("harmonic_bases", hb, f"must lie in [1, d_model={self.d_model}]")
+            return
+        if not isinstance(hb, list | tuple) or not hb:
+            _fail("harmonic_bases", hb, "must be a positive int or a non-empty list of specs")
+        try:
+            specs = [BasisSpec(**s) if isinstance(s, dict) else s for s in hb]
+        except TypeError as e:
+            raise ValueError(f"ModelConfig.harmonic_bases: bad basis spec ({e})") from None
+        if len(specs) > self.d_model:
+            _fail("harmonic_bases", f"<{len(specs)} specs>", f"at most d_model={self.d_model}")
+        for i, spec in enumerate(specs):
+            why = spec.problem(self.d_model) if isinstance(spec, BasisSpec) else "not a spec"
+            if why:
+                _fail(f"harmonic_bases[{i}]", spec, why)
+        self.harmonic_bases = specs
+
+    @property
+    def layer_mixers(self) -> list[str]:
+        """The mixer name of each layer."""
+        return list(self.mixer) if isinstance(self.mixer, list) else [self.mixer] * self.n_layers
+
+    @property
+    def basis(self) -> list[BasisSpec]:
+        """The harmonic basis functions, resolved from `harmonic_bases`."""
+        hb = self.harmonic_bases
+        return list(hb) if isinstance(hb, list) else default_basis(hb, self.d_model)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if isinstance(self.harmonic_bases, list):
+            d["harmonic_bases"] = [s.to_dict() for s in self.harmonic_bases]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """Inverse of `to_dict`; an unknown key is a ValueError naming it."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"ModelConfig: unknown field(s) {', '.join(unknown)}")
+        missing = [n for n in ("vocab_size", "seq_len", "d_model", "n_layers") if n not in d]
+        if missing:
+            raise ValueError(f"ModelConfig: missing required field(s) {', '.join(missing)}")
+        return cls(**d)
