@@ -1,0 +1,70 @@
+"""`hrfevo run`: start a search in a new run directory."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="start an evolutionary search", description=__doc__)
+    p.add_argument("--config", type=Path, help="YAML or JSON file of run settings")
+    p.add_argument("--preset", help="smoke, tiny (the default) or small")
+    p.add_argument("--data", help="'builtin' (default), a text file, or hf:NAME[:CONFIG]")
+    p.add_argument("--out", type=Path, help="run directory (default: populations/<preset>-<time>)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--population", type=int, help="genomes per generation")
+    p.add_argument("--generations", type=int)
+    p.add_argument("--strategy", help="nsga2 (default) or random")
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        metavar="SEED",
+        help="generation-0 genomes: 'transformer', genome JSON files, run directories",
+    )
+    add_execution_flags(p)
+    p.set_defaults(func=main)
+
+
+def add_execution_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", help="ray (default) or serial")
+    p.add_argument("--ray-address", help="join this Ray cluster ('auto' or host:port)")
+    p.add_argument("--cpus-per-eval", type=int, help="CPU cores (torch threads) per evaluation")
+    p.add_argument("--gpus-per-eval", type=float, help="GPUs per evaluation, e.g. 0.25")
+    p.add_argument(
+        "--eval-timeout", type=float, metavar="SECONDS", help="cancel slower evaluations"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from hrfevo import config, run
+    from hrfevo.problems.spectral import SpectralProblem
+    from hrfevo.progress import Progress
+
+    flags = {
+        k: getattr(args, k)
+        for k in (
+            "data",
+            "seed",
+            "population",
+            "generations",
+            "strategy",
+            "seeds",
+            "executor",
+            "ray_address",
+            "cpus_per_eval",
+            "gpus_per_eval",
+            "eval_timeout",
+        )
+    }
+    cfg = config.resolve(args.preset, args.config, flags)
+    out = (
+        args.out
+        or Path("populations") / f"{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
+    )
+    problem = SpectralProblem(cfg.space, cfg.train_config(), cfg.data, tuple(cfg.objectives))
+    run.start(cfg, out, Progress(problem, cfg.generations))
+    print(f"run finished: {out}  (hrfevo status {out})")
+    return 0

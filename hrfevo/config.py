@@ -1,0 +1,183 @@
+"""`RunConfig`: everything one search needs, from a preset, a YAML/JSON file and flags.
+
+Later sources win: the preset, then the config file, then command-line flags. Nested
+sections (`space`, `budget`) merge key by key, so a file may change one gene's bounds only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from hrfevo.errors import UsageError
+from hrfevo.space import SearchSpace
+from model.train_config import TrainConfig
+
+STRATEGY_CHOICES = ("nsga2", "random")
+EXECUTOR_CHOICES = ("ray", "serial")
+OBJECTIVE_CHOICES = ("perplexity", "flops_per_token", "params")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # For tests and CI: a few seconds of work on one core, start-up included.
+    "smoke": {
+        "population": 4,
+        "generations": 2,
+        "executor": "serial",
+        "space": {
+            "seq_len": 32,
+            "d_model": [16, 32],
+            "n_layers": [1, 2],
+            "n_bases": [2, 8],
+            "max_wavelet_taps": 8,
+            "levels": [1, 3],
+        },
+        "budget": {"steps": 6, "batch_size": 4, "eval_tokens": 512, "warmup": 0.0},
+    },
+    # The README default: a real small search, a few minutes on a 2-core laptop.
+    "tiny": {
+        "population": 8,
+        "generations": 4,
+        "space": {"seq_len": 64, "d_model": [32, 48, 64], "n_layers": [1, 3], "n_bases": [4, 24]},
+        "budget": {"steps": 120, "batch_size": 16, "eval_tokens": 16384, "lr": 2e-3},
+    },
+    # A serious CPU search: about an hour on 2 cores.
+    "small": {
+        "population": 16,
+        "generations": 10,
+        "space": {"seq_len": 128, "d_model": [32, 48, 64, 96, 128], "n_layers": [1, 4]},
+        "budget": {"steps": 400, "batch_size": 16, "eval_tokens": 65536, "lr": 2e-3},
+    },
+}
+
+
+def _fail(name: str, value: Any, why: str) -> NoReturn:
+    raise ValueError(f"{name}={value!r}: {why}")
+
+
+@dataclass(kw_only=True)
+class RunConfig:
+    preset: str = "tiny"  # the preset this configuration started from
+    data: str = "builtin"  # "builtin", a local text file, or hf:NAME[:CONFIG]
+    seed: int = 0  # seeds the search's RNG and every proxy training run
+    population: int = 8  # μ: genomes per generation
+    generations: int = 4  # generations to run; `hrfevo resume --generations N` extends it
+    strategy: str = "nsga2"  # "nsga2", or "random" (the baseline at the same budget)
+    objectives: list[str] = field(default_factory=lambda: ["perplexity", "flops_per_token"])
+    crossover_prob: float = 0.9  # chance that a child has two parents (it is always mutated)
+    # Genomes in generation 0: "transformer" (the baseline), a genome JSON file, or a run
+    # directory (its final front). Random genomes fill the rest of the population.
+    seeds: list[str] = field(default_factory=lambda: ["transformer"])
+    space: SearchSpace = field(default_factory=SearchSpace)
+    budget: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields but seed/threads
+    # Execution: where evaluations run and what each one may use.
+    executor: str = "ray"  # "ray" (local, or a cluster with ray_address) or "serial"
+    ray_address: str | None = None  # None: start a local Ray; "auto" or host:port: join one
+    cpus_per_eval: int = 1  # CPU cores (torch threads) per evaluation
+    gpus_per_eval: float = 0.0  # GPUs per evaluation; fractions such as 0.25 share a GPU
+    eval_timeout: float | None = None  # seconds before an evaluation is cancelled as failed
+    max_retries: int = 2  # retries of an evaluation whose worker process died
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            _fail("preset", self.preset, f"choose from {', '.join(PRESETS)}")
+        if not isinstance(self.population, int) or self.population < 2:
+            _fail("population", self.population, "must be an integer >= 2")
+        if not isinstance(self.generations, int) or self.generations < 0:
+            _fail("generations", self.generations, "must be an integer >= 0")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            _fail("seed", self.seed, "must be an integer >= 0")
+        for name, choices in (("strategy", STRATEGY_CHOICES), ("executor", EXECUTOR_CHOICES)):
+            if getattr(self, name) not in choices:
+                _fail(name, getattr(self, name), f"choose from {', '.join(choices)}")
+        objectives = self.objectives
+        if objectives[:2] != ["perplexity", "flops_per_token"] or not set(objectives) <= set(
+            OBJECTIVE_CHOICES
+        ):
+            _fail("objectives", objectives, "must be perplexity, flops_per_token[, params]")
+        if not 0 <= self.crossover_prob <= 1:
+            _fail("crossover_prob", self.crossover_prob, "must lie in [0, 1]")
+        if not isinstance(self.cpus_per_eval, int) or self.cpus_per_eval < 1:
+            _fail("cpus_per_eval", self.cpus_per_eval, "must be an integer >= 1")
+        if self.gpus_per_eval < 0 or (self.gpus_per_eval > 1 and self.gpus_per_eval % 1):
+            _fail("gpus_per_eval", self.gpus_per_eval, "must be >= 0, and whole when above 1")
+        if self.eval_timeout is not None and not self.eval_timeout > 0:
+            _fail("eval_timeout", self.eval_timeout, "must be a positive number of seconds")
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            _fail("max_retries", self.max_retries, "must be an integer >= 0")
+        if isinstance(self.space, dict):
+            self.space = SearchSpace.from_dict(self.space)
+        self.train_config()  # checks the budget
+
+    def train_config(self) -> TrainConfig:
+        """The budget of every proxy run, seeded by the run and threaded by cpus_per_eval."""
+        for owned in ("seed", "threads"):
+            if owned in self.budget:
+                _fail(
+                    f"budget.{owned}",
+                    self.budget[owned],
+                    f"is set by the run's {owned.replace('threads', 'cpus_per_eval')}",
+                )
+        return TrainConfig.from_dict(
+            self.budget | {"seed": self.seed, "threads": self.cpus_per_eval}
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return d | {"space": self.space.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+        return cls(**d)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A YAML or JSON mapping; any problem is a UsageError naming the file."""
+    if not path.is_file():
+        raise UsageError(f"config file {path} does not exist")
+    try:
+        d = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise UsageError(
+            f"config file {path} is not valid YAML/JSON ({str(e).splitlines()[0]})"
+        ) from None
+    if not isinstance(d, dict):
+        raise UsageError(f"config file {path} must hold a mapping of config keys")
+    return d
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Override base key by key, one level deep for the nested `space` and `budget`."""
+    out = dict(base)
+    for k, v in override.items():
+        nested = k in ("space", "budget") and isinstance(v, dict) and isinstance(out.get(k), dict)
+        out[k] = out[k] | v if nested else v
+    return out
+
+
+def resolve(preset: str | None, config_file: Path | None, flags: dict[str, Any]) -> RunConfig:
+    """Preset <- file <- flags (None flags are ignored), validated; errors are UsageErrors."""
+    file = read_config_file(config_file) if config_file else {}
+    name = preset or file.get("preset") or "tiny"
+    if name not in PRESETS:
+        raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
+    d = merge(
+        merge({"preset": name, **PRESETS[name]}, file),
+        {k: v for k, v in flags.items() if v is not None},
+    )
+    d["preset"] = name
+    try:
+        return RunConfig.from_dict(d)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"invalid config: {e}") from None
+
+
+def config_json(cfg: RunConfig) -> str:
+    return json.dumps(cfg.to_dict(), indent=1, sort_keys=True)

@@ -1,0 +1,94 @@
+"""The executor interface: submit evaluation jobs, collect results as they complete.
+
+An executor runs `run_job(problem, job)` somewhere (in process, in a Ray task) and yields the
+finished records in completion order; the search loop puts them back in proposal order.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from hrfevo.config import RunConfig
+from hrfevo.problem import Candidate, Problem
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    candidate: Candidate
+    generation: int
+
+
+def worker_info(device: str = "cpu") -> dict[str, Any]:
+    """Where an evaluation ran: host, process, and device (with the GPU's name on CUDA)."""
+    info: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid(), "device": device}
+    if device.startswith("cuda"):
+        import torch
+
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def _finite(metrics: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no inf or NaN: a diverged run's losses are recorded as null."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in metrics.items()
+    }
+
+
+def run_job(problem: Problem, job: Job) -> dict[str, Any]:
+    """Evaluate one job into a journal record. Never raises: a crash is status "failed"."""
+    started = time.time()
+    try:
+        result, error = problem.evaluate(job.candidate), None
+    except Exception as e:  # a crashing genome must not crash the run
+        result = {"status": "failed", "traceback": traceback.format_exc(limit=8)}
+        error = f"{type(e).__name__}: {e}".splitlines()[0]
+    record = {
+        "key": job.key,
+        "generation": job.generation,
+        "candidate": job.candidate,
+        "budget": problem.budget(),
+        "status": result["status"],
+        "metrics": _finite(result.get("metrics", {})),
+        "error": error,
+        "worker": worker_info(result.get("device", "cpu")),
+        "timings": result.get("timings", {}) | {"started": started, "finished": time.time()},
+    }
+    return record | ({"traceback": result["traceback"]} if "traceback" in result else {})
+
+
+class Executor(ABC):
+    """Runs jobs for one problem. Use as a context manager so workers are always released."""
+
+    def __init__(self, problem: Problem, cfg: RunConfig | None = None) -> None:
+        self.problem, self.cfg = problem, cfg or RunConfig(executor="serial")
+
+    @abstractmethod
+    def submit(self, job: Job) -> None: ...
+
+    @abstractmethod
+    def as_completed(self) -> Iterator[dict[str, Any]]:
+        """Yield the record of every submitted job, each once, as it finishes."""
+
+    @property
+    def pending(self) -> int:
+        """Jobs submitted and not yet yielded."""
+        return 0
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release workers (nothing to release by default)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,29 @@
+"""In-process, one job at a time: for debugging, tests and single-core machines."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from hrfevo.config import RunConfig
+from hrfevo.executor import Executor, Job, run_job
+from hrfevo.problem import Problem
+
+
+class SerialExecutor(Executor):
+    def __init__(self, problem: Problem, cfg: RunConfig | None = None) -> None:
+        super().__init__(problem, cfg)
+        self.queue: deque[Job] = deque()
+
+    def submit(self, job: Job) -> None:
+        self.queue.append(job)
+
+    def as_completed(self) -> Iterator[dict[str, Any]]:
+        while self.queue:
+            yield run_job(self.problem, self.queue[0])
+            self.queue.popleft()  # only now: the job being run still counts as pending
+
+    @property
+    def pending(self) -> int:
+        return len(self.queue)

@@ -1,0 +1,59 @@
+"""The problem interface the search loop optimises: HRFEvo's genomes, or a benchmark like ZDT1.
+
+Candidates are plain JSON data, so the loop, the journal and the checkpoint never need to know
+what a candidate is. `evaluate` runs on a worker (in process, or in a Ray task); everything
+else runs in the driver.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+Candidate = dict[str, Any]
+Objectives = tuple[float, ...]
+
+
+class Problem(ABC):
+    """Minimise `objective_names` over candidates; all objectives are minimised."""
+
+    objective_names: tuple[str, ...]
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator) -> Candidate:
+        """A random candidate."""
+
+    @abstractmethod
+    def vary(self, a: Candidate, b: Candidate, rng: np.random.Generator) -> Candidate:
+        """A child of two parents (crossover and mutation)."""
+
+    @abstractmethod
+    def key(self, x: Candidate) -> str:
+        """A stable key: equal keys mean equal evaluations (the journal's cache key)."""
+
+    @abstractmethod
+    def evaluate(self, x: Candidate) -> dict[str, Any]:
+        """Score x: {"status": "ok" | "failed" | "diverged", "metrics": {...}, "timings": {...}}.
+
+        `metrics` must be deterministic for a given candidate; `timings` need not be.
+        """
+
+    @abstractmethod
+    def objectives(self, record: dict[str, Any]) -> Objectives:
+        """The objective vector of a journal record (a penalty for failures)."""
+
+    def budget(self) -> dict[str, Any]:
+        """What one evaluation is allowed (recorded on each journal line)."""
+        return {}
+
+    def describe(self, x: Candidate) -> str:
+        """A short human-readable summary of a candidate, for progress output."""
+        return self.key(x)
+
+    def hv_point(self, objectives: Objectives) -> Objectives:
+        """Where a point sits in the space the hypervolume is measured in."""
+        return objectives
+
+    hv_reference: Objectives

@@ -1,0 +1,102 @@
+"""HRFEvo's own problem: genomes scored by a proxy training run and their FLOPs per token."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from hrfevo.genome import Genome, describe, to_model_config
+from hrfevo.operators import crossover, mutate, random_genome
+from hrfevo.problem import Candidate, Objectives, Problem
+from hrfevo.space import SearchSpace
+from model.data import Corpus, load_corpus
+from model.train import TrainConfig, train
+
+OBJECTIVES = ("perplexity", "flops_per_token", "params")
+# A failed or diverged genome is dominated by every real one, on every objective.
+PENALTY = {"perplexity": 1e12, "flops_per_token": 1e18, "params": 1e15}
+# Where the hypervolume's reference point sits, per objective, in hv_point's units: uniform
+# guessing, 1 GFLOP per token, 100M parameters.
+HV_REFERENCE = {"perplexity": 1.0, "flops_per_token": 9.0, "params": 8.0}
+# Metrics that depend only on (genome, seed, budget); the rest of a result goes to `timings`.
+METRICS = (
+    "val_loss",
+    "perplexity",
+    "bits_per_byte",
+    "flops_per_token",
+    "params",
+    "train_tokens",
+    "steps_done",
+)
+
+
+@lru_cache(maxsize=4)
+def cached_corpus(spec: str, min_tokens: int) -> Corpus:
+    """One copy of the corpus per worker process, however many genomes it evaluates."""
+    return load_corpus(spec, min_tokens=min_tokens)
+
+
+class SpectralProblem(Problem):
+    """Minimise validation perplexity and forward FLOPs per token (and optionally parameters).
+
+    The hypervolume is measured on (log_V perplexity, log10 FLOPs per token[, log10 params]):
+    log_V perplexity is the validation loss as a fraction of uniform guessing's ln V, so 1.0 is
+    a model that has learned nothing, and costs enter by orders of magnitude. HV_REFERENCE
+    gives the reference point.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        budget: TrainConfig,
+        data: str,
+        objectives: tuple[str, ...] = OBJECTIVES[:2],
+        crossover_prob: float = 0.9,
+    ) -> None:
+        self.space, self.train_cfg, self.data = space, budget, data
+        self.objective_names, self.crossover_prob = objectives, crossover_prob
+        self.hv_reference = tuple(HV_REFERENCE[name] for name in objectives)
+
+    def sample(self, rng: np.random.Generator) -> Candidate:
+        return random_genome(self.space, rng).to_dict()
+
+    def vary(self, a: Candidate, b: Candidate, rng: np.random.Generator) -> Candidate:
+        child = Genome.from_dict(a)
+        if rng.random() < self.crossover_prob:
+            child = crossover(child, Genome.from_dict(b), self.space, rng)
+        return mutate(child, self.space, rng).to_dict()
+
+    def key(self, x: Candidate) -> str:
+        return Genome.from_dict(x).key
+
+    def describe(self, x: Candidate) -> str:
+        return describe(Genome.from_dict(x))
+
+    def evaluate(self, x: Candidate) -> dict[str, Any]:
+        cfg = to_model_config(Genome.from_dict(x), self.space.vocab_size, self.space.seq_len)
+        corpus = cached_corpus(self.data, self.space.seq_len + 1)
+        _, result = train(cfg, self.train_cfg, corpus, progress=False)
+        out = result.to_dict()
+        return {
+            "status": result.status,
+            "metrics": {k: out[k] for k in METRICS},
+            "timings": {k: out[k] for k in ("seconds", "tokens_per_second")} | result.timings,
+            "device": result.device,
+        }
+
+    def objectives(self, record: dict[str, Any]) -> Objectives:
+        if record["status"] != "ok":
+            return tuple(PENALTY[name] for name in self.objective_names)
+        return tuple(float(record["metrics"][name]) for name in self.objective_names)
+
+    def budget(self) -> dict[str, Any]:
+        return self.train_cfg.to_dict()
+
+    def hv_point(self, objectives: Objectives) -> Objectives:
+        return tuple(
+            math.log(v) / math.log(self.space.vocab_size) if name == "perplexity" else math.log10(v)
+            for name, v in zip(self.objective_names, objectives, strict=True)
+        )

@@ -1,0 +1,227 @@
+"""A run directory's life: create it, run the search in it, resume it, describe it.
+
+populations/<run>/
+    run.json          the resolved config, seed genomes, corpus split and library versions (once)
+    journal.jsonl     one fsynced line per finished evaluation
+    checkpoint.json   generation, population, archive and RNG state (atomic, per generation)
+    pareto.csv        the front of every generation      (derived from the journal)
+    hypervolume.csv   one row per generation             (derived from the journal)
+
+Every input is checked before the directory is created or touched: bad input is a UsageError.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hrfevo.config import RunConfig
+from hrfevo.errors import UsageError
+from hrfevo.executor import Executor
+from hrfevo.executors import EXECUTORS
+from hrfevo.genome import Genome, transformer_genome
+from hrfevo.operators import repair
+from hrfevo.pareto import front
+from hrfevo.problems.spectral import SpectralProblem
+from hrfevo.search import CHECKPOINT, JOURNAL, Observer, Search
+from hrfevo.space import SearchSpace
+from hrfevo.storage import Journal, atomic_write_json, read_json
+from hrfevo.strategies import STRATEGIES
+from model.data import DataError, load_corpus
+
+RUN_FILE = "run.json"
+RUN_FORMAT = 1  # bumped whenever the run directory's layout or meaning changes
+LIBRARIES = ("hrfevo", "torch", "numpy", "deap", "ray", "PyWavelets", "optuna", "pandas", "moocore")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for lib in LIBRARIES:
+        try:
+            found[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            found[lib] = "not installed"
+    return found
+
+
+# ---- seeds ---------------------------------------------------------------------------------
+
+
+def seed_genomes(cfg: RunConfig) -> list[dict[str, Any]]:
+    """The generation-0 genomes named by cfg.seeds, each checked against the space."""
+    out: list[dict[str, Any]] = []
+    for source in cfg.seeds:
+        for g in _genomes_from(source, cfg.space):
+            problems = cfg.space.problems(g)
+            if problems:
+                raise UsageError(f"seed genome from {source} does not fit the space: {problems[0]}")
+            out.append(g.to_dict())
+    return out[: cfg.population]
+
+
+def _genomes_from(source: str, space: SearchSpace) -> list[Genome]:
+    if source == "transformer":
+        return [_baseline(space)]
+    path = Path(source)
+    if path.is_dir():
+        return [Genome.from_dict(r["candidate"]) for r in RunView(path).front()]
+    if not path.is_file():
+        raise UsageError(
+            f"seed {source!r} is neither 'transformer', a genome file nor a run directory"
+        )
+    try:
+        return [Genome.from_dict(json.loads(path.read_text(encoding="utf-8")))]
+    except (ValueError, KeyError, TypeError) as e:
+        raise UsageError(f"genome file {path} is not a valid genome: {e}") from None
+
+
+def _baseline(space: SearchSpace) -> Genome:
+    """The transformer baseline, sized to the middle of the space."""
+    if "attention" not in space.mixers or "table" not in space.embeddings:
+        raise UsageError(
+            "seed 'transformer' needs 'attention' in space.mixers and 'table' in space.embeddings"
+        )
+    d_model = sorted(space.d_model)[len(space.d_model) // 2]
+    n_layers = min(max(2, space.n_layers[0]), space.n_layers[1])
+    heads = space.heads_for(d_model)
+    # repair clamps the baseline's FFN width into the space's bounds
+    return repair(transformer_genome(d_model, n_layers, heads[len(heads) // 2]), space)
+
+
+# ---- building and running ------------------------------------------------------------------
+
+
+def build_search(
+    cfg: RunConfig, run_dir: Path, seeds: list[dict[str, Any]], observer: Observer | None
+) -> Search:
+    problem = SpectralProblem(
+        cfg.space, cfg.train_config(), cfg.data, tuple(cfg.objectives), cfg.crossover_prob
+    )
+    strategy = STRATEGIES[cfg.strategy](
+        problem, cfg.population, np.random.default_rng(cfg.seed), seeds
+    )
+    return Search(run_dir, problem, strategy, make_executor(cfg, problem), observer)
+
+
+def make_executor(cfg: RunConfig, problem: SpectralProblem) -> Executor:
+    if cfg.executor not in EXECUTORS:
+        raise UsageError(f"executor {cfg.executor!r} is not available here")
+    return EXECUTORS[cfg.executor](problem, cfg=cfg)
+
+
+def check_data(cfg: RunConfig) -> dict[str, Any]:
+    """Load the corpus once up front, so a bad data path fails before anything is written."""
+    try:
+        corpus = load_corpus(cfg.data, min_tokens=cfg.space.seq_len + 1)
+    except DataError as e:
+        raise UsageError(str(e)) from None
+    return {"spec": cfg.data, "sha256": corpus.sha256, "split": corpus.split()}
+
+
+def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
+    """Create the run directory `out` and run the search to cfg.generations."""
+    if out.exists() and (out / RUN_FILE).exists():
+        raise UsageError(f"{out} already holds a run; continue it with `hrfevo resume {out}`")
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"--out {out} exists and is not empty")
+    seeds, data = seed_genomes(cfg), check_data(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    run_info = {
+        "format": RUN_FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": cfg.to_dict(),
+        "seed": cfg.seed,
+        "seed_genomes": seeds,
+        "data": data,
+        "versions": versions(),
+    }
+    atomic_write_json(out / RUN_FILE, run_info)
+    _run(cfg, out, seeds, cfg.generations, observer)
+    return out
+
+
+def resume(run_dir: Path, generations: int | None = None, observer: Observer | None = None) -> Path:
+    """Continue a run to its generation target (or to `generations`, which may extend it)."""
+    view = RunView(run_dir)  # checks the directory before anything runs
+    if generations is not None and generations < 0:
+        raise UsageError(f"--generations must be >= 0, got {generations}")
+    target = generations if generations is not None else view.target
+    check_data(view.config)
+    _run(view.config, run_dir, view.info["seed_genomes"], target, observer)
+    return run_dir
+
+
+def _run(
+    cfg: RunConfig,
+    run_dir: Path,
+    seeds: list[dict[str, Any]],
+    target: int,
+    observer: Observer | None,
+) -> None:
+    search = build_search(cfg, run_dir, seeds, observer)
+    with search.executor:
+        search.run(target)
+
+
+# ---- reading a run -------------------------------------------------------------------------
+
+
+class RunView:
+    """A run directory, read-only and validated: bad or foreign directories are UsageErrors."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = run_dir
+        if not (run_dir / RUN_FILE).is_file():
+            raise UsageError(f"{run_dir} is not a run directory (no {RUN_FILE})")
+        self.info = self._read(RUN_FILE)
+        if self.info.get("format") != RUN_FORMAT:
+            found = self.info.get("format")
+            raise UsageError(f"{run_dir} has run format {found!r}; this hrfevo reads {RUN_FORMAT}")
+        try:
+            self.config = RunConfig.from_dict(self.info["config"])
+        except (ValueError, TypeError, KeyError) as e:
+            raise UsageError(f"{run_dir}/{RUN_FILE} holds an invalid config: {e}") from None
+        self.checkpoint = self._read(CHECKPOINT) if (run_dir / CHECKPOINT).exists() else None
+        try:
+            self.journal = Journal(run_dir / JOURNAL)
+        except (ValueError, KeyError) as e:
+            raise UsageError(f"corrupted journal: {e}") from None
+
+    def _read(self, name: str) -> dict[str, Any]:
+        try:
+            d = read_json(self.dir / name)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise UsageError(f"{self.dir / name} is corrupted ({e})") from None
+        if not isinstance(d, dict):
+            raise UsageError(f"{self.dir / name} is corrupted (not a JSON object)")
+        return d
+
+    @property
+    def generation(self) -> int:
+        return int(self.checkpoint["generation"]) if self.checkpoint else 0
+
+    @property
+    def target(self) -> int:
+        return (
+            int(self.checkpoint.get("target", self.config.generations))
+            if self.checkpoint
+            else self.config.generations
+        )
+
+    def problem(self) -> SpectralProblem:
+        cfg = self.config
+        return SpectralProblem(
+            cfg.space, cfg.train_config(), cfg.data, tuple(cfg.objectives), cfg.crossover_prob
+        )
+
+    def records(self) -> list[dict[str, Any]]:
+        return list(self.journal.records.values())
+
+    def front(self) -> list[dict[str, Any]]:
+        return front(self.records(), self.problem())

@@ -1,0 +1,159 @@
+"""`SearchSpace`: the bounds and choices of every gene, validated on construction."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, NoReturn
+
+import pywt
+
+from hrfevo.genome import Genome
+from model import FAMILIES
+from model.config import BAND_MIXING_CHOICES, EMBEDDING_CHOICES, MIXER_CHOICES, max_wavelet_levels
+
+
+def _fail(name: str, value: Any, why: str) -> NoReturn:
+    raise ValueError(f"space.{name}={value!r}: {why}")
+
+
+@dataclass(kw_only=True)
+class SearchSpace:
+    vocab_size: int = 256  # byte-level tokens
+    seq_len: int = 64  # context length of every proxy model
+    d_model: list[int] = field(default_factory=lambda: [32, 48, 64, 96, 128])  # width choices
+    n_layers: list[int] = field(default_factory=lambda: [1, 4])  # [min, max]
+    mixers: list[str] = field(default_factory=lambda: list(MIXER_CHOICES))
+    # PyWavelets families to draw from (haar, db, sym, coif, bior, rbio, dmey), and the longest
+    # decomposition filter allowed: long filters leave room for few levels at short contexts.
+    wavelet_families: list[str] = field(
+        default_factory=lambda: ["haar", "db", "sym", "coif", "bior"]
+    )
+    max_wavelet_taps: int = 16
+    levels: list[int] = field(default_factory=lambda: [1, 6])  # [min, max], also capped by seq_len
+    band_mixing: list[str] = field(default_factory=lambda: list(BAND_MIXING_CHOICES))
+    embeddings: list[str] = field(default_factory=lambda: list(EMBEDDING_CHOICES))
+    n_bases: list[int] = field(default_factory=lambda: [4, 32])  # [min, max] basis functions
+    basis_families: list[str] = field(default_factory=lambda: list(FAMILIES))
+    ffn_mult: list[float] = field(default_factory=lambda: [1.0, 4.0])  # [min, max]
+    spectral_share: list[float] = field(default_factory=lambda: [0.0, 1.0])  # [min, max]
+    n_heads: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # choices
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "seq_len", "max_wavelet_taps"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                _fail(name, getattr(self, name), "must be a positive integer")
+        for name in ("n_layers", "levels", "n_bases", "ffn_mult", "spectral_share"):
+            self._check_range(name)
+        self._check_subset("mixers", MIXER_CHOICES)
+        self._check_subset("wavelet_families", tuple(pywt.families(short=True)))
+        self._check_subset("band_mixing", BAND_MIXING_CHOICES)
+        self._check_subset("embeddings", EMBEDDING_CHOICES)
+        self._check_subset("basis_families", tuple(FAMILIES))
+        if not self.d_model or any(not isinstance(d, int) or d < 2 or d % 2 for d in self.d_model):
+            _fail("d_model", self.d_model, "must be a non-empty list of positive even integers")
+        if self.n_bases[0] < 1 or self.n_bases[1] > min(self.d_model):
+            _fail("n_bases", self.n_bases, f"must lie within [1, min(d_model)={min(self.d_model)}]")
+        if self.spectral_share[0] < 0 or self.spectral_share[1] > 1:
+            _fail("spectral_share", self.spectral_share, "must lie within [0, 1]")
+        if not self.wavelets:
+            _fail(
+                "wavelet_families",
+                self.wavelet_families,
+                f"no wavelet with <= {self.max_wavelet_taps} taps fits seq_len={self.seq_len}",
+            )
+        if "attention" in self.mixers and any(not self.heads_for(d) for d in self.d_model):
+            _fail("n_heads", self.n_heads, "some d_model choice has no head count with even size")
+
+    def _check_range(self, name: str) -> None:
+        lo_hi = getattr(self, name)
+        if not (isinstance(lo_hi, list | tuple) and len(lo_hi) == 2 and 0 <= lo_hi[0] <= lo_hi[1]):
+            _fail(name, lo_hi, "must be [min, max] with 0 <= min <= max")
+        if name in ("n_layers", "levels") and lo_hi[0] < 1:
+            _fail(name, lo_hi, "minimum must be >= 1")
+        setattr(self, name, list(lo_hi))
+
+    def _check_subset(self, name: str, known: tuple[str, ...]) -> None:
+        chosen = getattr(self, name)
+        bad = [c for c in chosen if c not in known] if isinstance(chosen, list) else chosen
+        if not chosen or bad:
+            _fail(name, chosen, f"unknown {bad}; choose a non-empty subset of {', '.join(known)}")
+
+    @cached_property
+    def wavelets(self) -> list[str]:
+        """Allowed wavelet names, grouped by family in order of filter length."""
+        return [
+            name
+            for fam in self.wavelet_families
+            for name in pywt.wavelist(fam, kind="discrete")
+            if pywt.Wavelet(name).dec_len <= self.max_wavelet_taps
+            and max_wavelet_levels(name, self.seq_len) >= self.levels[0]
+        ]
+
+    def max_levels(self, wavelet: str) -> int:
+        return min(self.levels[1], max_wavelet_levels(wavelet, self.seq_len))
+
+    def heads_for(self, d_model: int) -> list[int]:
+        """Head counts that split d_model into heads of even size (RoPE rotates pairs)."""
+        return [h for h in self.n_heads if d_model % h == 0 and (d_model // h) % 2 == 0]
+
+    def problems(self, g: Genome) -> list[str]:
+        """Every way in which a genome falls outside this space (empty if it fits)."""
+        a, w, out = g.arch, g.wavelet, []
+        if a.d_model not in self.d_model:
+            out.append(f"arch.d_model={a.d_model} not in {self.d_model}")
+        if not self.n_layers[0] <= a.n_layers <= self.n_layers[1]:
+            out.append(f"arch.n_layers={a.n_layers} outside {self.n_layers}")
+        if len(a.mixers) != a.n_layers or any(m not in self.mixers for m in a.mixers):
+            out.append(f"arch.mixers={list(a.mixers)} needs {a.n_layers} of {self.mixers}")
+        if a.embedding not in self.embeddings:
+            out.append(f"arch.embedding={a.embedding!r} not in {self.embeddings}")
+        for name in ("ffn_mult", "spectral_share"):
+            lo, hi = getattr(self, name)
+            if not lo <= getattr(a, name) <= hi:
+                out.append(f"arch.{name}={getattr(a, name)} outside [{lo}, {hi}]")
+        if "attention" in a.mixers and a.n_heads not in self.heads_for(a.d_model):
+            out.append(f"arch.n_heads={a.n_heads} not in {self.heads_for(a.d_model)}")
+        if "wavelet" in a.mixers:
+            out += self._wavelet_problems(w.name, w.levels, w.mixing)
+        if a.embedding != "table":
+            out += self._basis_problems(g)
+        return out
+
+    def _wavelet_problems(self, name: str, levels: int, mixing: str) -> list[str]:
+        if name not in self.wavelets:
+            return [f"wavelet.name={name!r} not among the {len(self.wavelets)} allowed wavelets"]
+        out = []
+        if not self.levels[0] <= levels <= self.max_levels(name):
+            out.append(
+                f"wavelet.levels={levels} outside [{self.levels[0]}, {self.max_levels(name)}]"
+            )
+        if mixing not in self.band_mixing:
+            out.append(f"wavelet.mixing={mixing!r} not in {self.band_mixing}")
+        return out
+
+    def _basis_problems(self, g: Genome) -> list[str]:
+        lo, hi = self.n_bases
+        out = (
+            []
+            if lo <= len(g.basis) <= hi
+            else [f"{len(g.basis)} basis functions, not in [{lo}, {hi}]"]
+        )
+        for i, b in enumerate(g.basis):
+            why = b.problem(g.arch.d_model)
+            if why is None and b.family not in self.basis_families:
+                why = f"family {b.family!r} not in {self.basis_families}"
+            if why:
+                out.append(f"basis[{i}]: {why}")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SearchSpace:
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"space: unknown field(s) {', '.join(unknown)}")
+        return cls(**d)

@@ -1,0 +1,79 @@
+"""NSGA-II (Deb et al. 2002) with DEAP's non-dominated sorting and crowding distance.
+
+Each generation: binary tournaments on (front rank, crowding distance) pick parents, the
+problem's variation makes μ children, and DEAP's `selNSGA2` keeps the best μ of parents and
+children. Only the tournaments draw random numbers, from the strategy's own RNG (DEAP's
+`selTournamentDCD` would use the global `random`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from deap import base, tools
+
+from hrfevo.problem import Candidate, Objectives
+from hrfevo.strategy import Member, Strategy
+
+
+@cache
+def _fitness_class(n_objectives: int) -> type[base.Fitness]:
+    """A DEAP fitness that minimises n objectives (built here, not with creator at import)."""
+    return type(f"Minimise{n_objectives}", (base.Fitness,), {"weights": (-1.0,) * n_objectives})
+
+
+class _Individual:
+    """What DEAP's selection functions need: a `fitness`, plus the member it stands for."""
+
+    def __init__(self, member: Member) -> None:
+        self.member = member
+        self.fitness = _fitness_class(len(member.objectives))(member.objectives)
+
+
+def select(members: list[Member], k: int) -> list[Member]:
+    """DEAP's NSGA-II environmental selection: the best k by front, then crowding distance."""
+    return [ind.member for ind in tools.selNSGA2([_Individual(m) for m in members], k)]
+
+
+def rank_and_crowding(members: list[Member]) -> list[tuple[int, float]]:
+    """(front index, crowding distance) of each member."""
+    inds = [_Individual(m) for m in members]
+    scores: dict[int, tuple[int, float]] = {}
+    for rank, front in enumerate(tools.sortNondominated(inds, len(inds))):
+        tools.emo.assignCrowdingDist(front)
+        scores |= {id(ind): (rank, ind.fitness.crowding_dist) for ind in front}
+    return [scores[id(ind)] for ind in inds]
+
+
+def unique(members: list[Member]) -> list[Member]:
+    """First occurrence of each key: a duplicate would only crowd the population."""
+    first: dict[str, Member] = {}
+    for m in members:
+        first.setdefault(m.key, m)
+    return list(first.values())
+
+
+class NSGA2(Strategy):
+    def ask(self) -> list[Candidate]:
+        if not self.population:
+            return self.initial()
+        return [self.problem.vary(a.candidate, b.candidate, self.rng) for a, b in self._parents()]
+
+    def _parents(self) -> list[tuple[Member, Member]]:
+        """μ pairs of binary-tournament winners (lower rank wins, then larger crowding)."""
+        scores = rank_and_crowding(self.population)
+        n = len(self.population)
+
+        def tournament() -> Member:
+            i, j = (int(x) for x in self.rng.integers(n, size=2))
+            (ri, ci), (rj, cj) = scores[i], scores[j]
+            return self.population[i if (ri, -ci) <= (rj, -cj) else j]
+
+        return [(tournament(), tournament()) for _ in range(self.size)]
+
+    def tell(self, candidates: list[Candidate], objectives: list[Objectives]) -> None:
+        new = [
+            Member(c, self.problem.key(c), o) for c, o in zip(candidates, objectives, strict=True)
+        ]
+        pool = unique(self.population + new)
+        self.population = select(pool, min(self.size, len(pool)))

@@ -1,0 +1,68 @@
+"""The search-strategy interface: ask for candidates, tell their objectives (as in pymoo)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hrfevo.problem import Candidate, Objectives, Problem
+
+
+@dataclass(frozen=True)
+class Member:
+    """A population member: the candidate, its key and its objectives."""
+
+    candidate: Candidate
+    key: str
+    objectives: Objectives
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"candidate": self.candidate, "key": self.key, "objectives": list(self.objectives)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Member:
+        return cls(d["candidate"], d["key"], tuple(d["objectives"]))
+
+
+class Strategy(ABC):
+    """Keeps a population; `ask` proposes one generation, `tell` takes its objectives back.
+
+    The RNG is passed in, and its state is part of `state_dict`, so a checkpointed strategy
+    proposes exactly what an uninterrupted one would.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        population_size: int,
+        rng: np.random.Generator,
+        seeds: list[Candidate] | None = None,
+    ) -> None:
+        self.problem, self.size, self.rng = problem, population_size, rng
+        self.seeds = list(seeds or [])[:population_size]
+        self.population: list[Member] = []
+
+    def initial(self) -> list[Candidate]:
+        """Generation 0: the seed candidates, then random ones up to the population size."""
+        return self.seeds + [
+            self.problem.sample(self.rng) for _ in range(self.size - len(self.seeds))
+        ]
+
+    @abstractmethod
+    def ask(self) -> list[Candidate]: ...
+
+    @abstractmethod
+    def tell(self, candidates: list[Candidate], objectives: list[Objectives]) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "population": [m.to_dict() for m in self.population],
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.population = [Member.from_dict(m) for m in state["population"]]
+        self.rng.bit_generator.state = state["rng"]
