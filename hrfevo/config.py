@@ -38,12 +38,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
         "budget": {"steps": 6, "batch_size": 4, "eval_tokens": 512, "warmup": 0.0},
     },
-    # The README default: a real small search, a few minutes on a 2-core laptop.
+    # The README default: a real small search, a few minutes on a 2-core laptop. The
+    # RunConfig defaults are this preset's settings; only the space is narrowed.
     "tiny": {
-        "population": 8,
-        "generations": 4,
-        "space": {"seq_len": 64, "d_model": [32, 48, 64], "n_layers": [1, 3], "n_bases": [4, 24]},
-        "budget": {"steps": 120, "batch_size": 16, "eval_tokens": 16384, "lr": 2e-3},
+        "space": {"seq_len": 64, "d_model": [32, 48, 64], "n_layers": [1, 3], "n_bases": [4, 24]}
     },
     # A serious CPU search: about an hour on 2 cores.
     "small": {
@@ -73,7 +71,10 @@ class RunConfig:
     # directory (its final front). Random genomes fill the rest of the population.
     seeds: list[str] = field(default_factory=lambda: ["transformer"])
     space: SearchSpace = field(default_factory=SearchSpace)
-    budget: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields but seed/threads
+    # Each proxy run: TrainConfig fields, except seed and threads (set by seed, cpus_per_eval).
+    budget: dict[str, Any] = field(
+        default_factory=lambda: {"steps": 120, "batch_size": 16, "eval_tokens": 16384, "lr": 2e-3}
+    )
     # Execution: where evaluations run and what each one may use.
     executor: str = "ray"  # "ray" (local, or a cluster with ray_address) or "serial"
     ray_address: str | None = None  # None: start a local Ray; "auto" or host:port: join one

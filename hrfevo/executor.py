@@ -70,7 +70,7 @@ class Executor(ABC):
     """Runs jobs for one problem. Use as a context manager so workers are always released."""
 
     def __init__(self, problem: Problem, cfg: RunConfig | None = None) -> None:
-        self.problem, self.cfg = problem, cfg or RunConfig(executor="serial")
+        self.problem, self.cfg = problem, cfg  # cfg: execution settings (Ray needs them)
 
     @abstractmethod
     def submit(self, job: Job) -> None: ...

@@ -21,8 +21,14 @@ Record = dict[str, Any]
 
 
 def front(records: list[Record], problem: Problem) -> list[Record]:
-    """The non-dominated successful records (one per point: ties keep the first)."""
-    ok = [r for r in records if r["status"] == "ok"]
+    """The non-dominated successful records, sorted by objectives then key.
+
+    Sorting first makes the result independent of the order records arrived in (Ray finishes
+    them in any order); of several records with equal objectives the smallest key is kept.
+    """
+    ok = sorted(
+        (r for r in records if r["status"] == "ok"), key=lambda r: (problem.objectives(r), r["key"])
+    )
     if not ok:
         return []
     points = np.array([problem.objectives(r) for r in ok], dtype=float)

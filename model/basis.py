@@ -92,6 +92,9 @@ class BasisSpec:
         """Why this spec is invalid for an embedding of width `d_model`, or None."""
         if self.family not in FAMILIES:
             return f"unknown basis family {self.family!r} (known: {', '.join(FAMILIES)})"
+        numbers = (self.frequency, self.phase, self.shape, self.center)
+        if not all(_is_finite_number(x) for x in numbers):
+            return "frequency, phase, shape and center must be finite numbers"
         if not 0.0 < self.frequency <= d_model / 2:
             return f"frequency {self.frequency} outside (0, d_model/2 = {d_model / 2}]"
         lo_hi = FAMILIES[self.family].shape_range
@@ -102,18 +105,24 @@ class BasisSpec:
         return None
 
 
-def default_basis(n_bases: int, d_model: int) -> list[BasisSpec]:
-    """A well-conditioned starting basis: B members of the real DFT basis of length D.
+def _is_finite_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
-    The real DFT basis {cos 2πku/D, sin 2πku/D} is orthogonal on the sampling grid, so any B of
-    its members give Φ condition number 1. We take B of them spread evenly over the whole band
-    (not the B lowest, whose near-duplicate low frequencies caused the seeds' rank collapse).
+
+def default_basis(n_bases: int, d_model: int) -> list[BasisSpec]:
+    """A well-conditioned starting basis: B members of the DST-II basis of length D.
+
+    The DST-II functions sin(πk(2d+1)/2D), k = 1..D, are orthogonal on the sampling grid, so any
+    B <= D of them give Φ condition number 1. In BasisSpec terms member k is a sine of frequency
+    k/2 and phase πk/2D. Unlike the real DFT basis, none of them is the constant, which
+    `frequency > 0` excludes, so even B = D is full rank. We take B of them spread evenly over
+    the whole band (not the B lowest, whose near-duplicate low frequencies caused the seeds'
+    rank collapse).
     """
-    # Ordered by frequency: cos1, sin1, cos2, sin2, ..., cos(D/2). (cos0 is flat; sin(D/2) is 0.)
-    bank = [("cosine" if i % 2 == 0 else "sine", 1 + i // 2) for i in range(d_model - 1)]
-    picks = torch.linspace(0, len(bank) - 1, n_bases).round().long().tolist()
-    # cos(x) == sin(x + π/2), so the cosine rows use phase 0 and the sine rows phase 0 too.
-    return [BasisSpec(family=bank[i][0], frequency=float(bank[i][1])) for i in picks]
+    ks = torch.linspace(1, d_model, n_bases).round().long().tolist()  # distinct as B <= D
+    return [
+        BasisSpec(family="sine", frequency=k / 2, phase=math.pi * k / (2 * d_model)) for k in ks
+    ]
 
 
 def family_groups(families: list[str]) -> list[tuple[str, Tensor]]:

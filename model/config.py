@@ -7,6 +7,8 @@ JSON: `ModelConfig.from_dict(json.load(f))` rebuilds it exactly.
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -61,33 +63,10 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 _fail(name, value, "must be a positive integer")
-        if isinstance(self.mixer, list | tuple):
-            self.mixer = list(self.mixer)
-            if len(self.mixer) != self.n_layers:
-                _fail(
-                    "mixer",
-                    self.mixer,
-                    f"list needs one entry per layer (n_layers={self.n_layers})",
-                )
-        for m in self.layer_mixers:
-            if m not in MIXER_CHOICES:
-                _fail(
-                    "mixer",
-                    self.mixer,
-                    f"unknown mixer {m!r} (choose from {', '.join(MIXER_CHOICES)})",
-                )
+        self._check_mixers()
         self._check_choice("embedding", EMBEDDING_CHOICES)
         self._check_choice("band_mixing", BAND_MIXING_CHOICES)
-        if self.wavelet not in WAVELETS:
-            _fail("wavelet", self.wavelet, "not a discrete PyWavelets wavelet (see pywt.wavelist)")
-        if "wavelet" in self.layer_mixers:
-            deepest = max_wavelet_levels(self.wavelet, self.seq_len)
-            if self.wavelet_levels > deepest:
-                _fail(
-                    "wavelet_levels",
-                    self.wavelet_levels,
-                    f"{self.wavelet} allows at most {deepest} levels at seq_len={self.seq_len}",
-                )
+        self._check_wavelet()
         if "attention" in self.layer_mixers and (
             self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2
         ):
@@ -97,12 +76,37 @@ class ModelConfig:
                 f"d_model={self.d_model} must split into heads of even size (for RoPE)",
             )
         self._check_basis()
-        if not self.ffn_mult > 0:
-            _fail("ffn_mult", self.ffn_mult, "must be > 0")
-        if not 0.0 <= self.spectral_share <= 1.0:
-            _fail("spectral_share", self.spectral_share, "must lie in [0, 1]")
-        if not 0.0 <= self.dropout < 1.0:
-            _fail("dropout", self.dropout, "must lie in [0, 1)")
+        self._check_number("ffn_mult", lambda v: 0 < v < math.inf, "must be a finite number > 0")
+        self._check_number("spectral_share", lambda v: 0 <= v <= 1, "must lie in [0, 1]")
+        self._check_number("dropout", lambda v: 0 <= v < 1, "must lie in [0, 1)")
+        for name in ("learn_basis", "tie_head"):
+            if not isinstance(getattr(self, name), bool):
+                _fail(name, getattr(self, name), "must be true or false")
+
+    def _check_mixers(self) -> None:
+        if isinstance(self.mixer, list | tuple):
+            self.mixer = list(self.mixer)
+            if len(self.mixer) != self.n_layers:
+                why = f"list needs one entry per layer (n_layers={self.n_layers})"
+                _fail("mixer", self.mixer, why)
+        for m in self.layer_mixers:
+            if m not in MIXER_CHOICES:
+                why = f"unknown mixer {m!r} (choose from {', '.join(MIXER_CHOICES)})"
+                _fail("mixer", self.mixer, why)
+
+    def _check_wavelet(self) -> None:
+        if self.wavelet not in WAVELETS:
+            _fail("wavelet", self.wavelet, "not a discrete PyWavelets wavelet (see pywt.wavelist)")
+        if "wavelet" in self.layer_mixers:
+            deepest = max_wavelet_levels(self.wavelet, self.seq_len)
+            if self.wavelet_levels > deepest:
+                why = f"{self.wavelet} allows at most {deepest} levels at seq_len={self.seq_len}"
+                _fail("wavelet_levels", self.wavelet_levels, why)
+
+    def _check_number(self, name: str, ok: Callable[[float], bool], why: str) -> None:
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
+            _fail(name, value, why)  # NaN fails every comparison, so it lands here too
 
     def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
         if getattr(self, name) not in choices:

@@ -2,4 +2,6 @@
 
 from types import ModuleType
 
-COMMANDS: list[ModuleType] = []
+from hrfevo.commands import generate, resume, run, status, train
+
+COMMANDS: list[ModuleType] = [run, resume, status, train, generate]

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from model.config import ModelConfig
 from model.mixers.base import Mixer
-from model.mixers.fftconv import causal_fft_conv, fft_dtype, fft_flops
+from model.mixers.fftconv import causal_conv, fft_flops, fft_size
 
 
 class FourierMixer(Mixer):
@@ -43,16 +43,13 @@ class FourierMixer(Mixer):
         T = x.shape[1]
         v, g = self.in_proj(x).chunk(2, dim=-1)  # (B, T, D) each
         h = self.filter[:, :T] * self.window[:, :T]  # (D, T): taps beyond T never reach an output
-        n_fft = 2 * T  # pad to 2T and keep the first T outputs: a linear, causal convolution
-        with torch.autocast(x.device.type, enabled=False):
-            h_freq = torch.fft.rfft(h.to(fft_dtype(h)), n=n_fft)  # (D, T + 1)
-        y = causal_fft_conv(v.transpose(1, 2), h_freq, n_fft).transpose(1, 2)  # (B, T, D)
+        y = causal_conv(v.transpose(1, 2), h).transpose(1, 2)  # (B, T, D)
         y = y.to(v.dtype) + self.skip * v
         return self.out_proj(y * F.silu(g))
 
     def flops_per_token(self) -> float:
         D, T = self.skip.shape[0], self.seq_len
-        n_fft = 2 * T
+        n_fft = fft_size(2 * T - 1)  # as in causal_conv: T + K - 1 for a filter of K = T taps
         proj = 2 * D * (2 * D) + 2 * D * D  # in_proj and out_proj
         # Per sequence: rfft of v, irfft of the product, and the filter's rfft; 6 FLOPs per
         # complex product bin. The filter transform is once per sequence (batch of one).
