@@ -164,15 +164,17 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve(preset: str | None, config_file: Path | None, flags: dict[str, Any]) -> RunConfig:
-    """Preset <- file <- flags (None flags are ignored), validated; errors are UsageErrors."""
+    """Defaults <- preset <- file <- flags (None flags are ignored), validated.
+
+    Every problem is a UsageError with one line naming it.
+    """
     file = read_config_file(config_file) if config_file else {}
     name = preset or file.get("preset") or "tiny"
     if name not in PRESETS:
         raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
-    d = merge(
-        merge({"preset": name, **PRESETS[name]}, file),
-        {k: v for k, v in flags.items() if v is not None},
-    )
+    d = RunConfig().to_dict()
+    for layer in (PRESETS[name], file, {k: v for k, v in flags.items() if v is not None}):
+        d = merge(d, layer)
     d["preset"] = name
     try:
         return RunConfig.from_dict(d)
