@@ -43,6 +43,7 @@ class Search:
     ) -> None:
         self.run_dir, self.problem, self.strategy = run_dir, problem, strategy
         self.executor, self.observer = executor, observer
+        run_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(run_dir / JOURNAL)
         self.generation = 0  # generations finished
         self.target = 0  # generations to reach (resume may raise it)

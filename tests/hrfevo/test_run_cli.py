@@ -1,0 +1,233 @@
+"""`hrfevo run / resume / status`: bad input is one line, exit status 2, and no file changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hrfevo.cli import main
+from hrfevo.config import PRESETS
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path) -> Path:
+    out = tmp_path_factory.mktemp("smoke") / "run"
+    assert (
+        main(
+            [
+                "run",
+                "--preset",
+                "smoke",
+                "--executor",
+                "serial",
+                "--data",
+                str(shakespeare),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    return out
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse's own errors
+        code = int(e.code or 0)
+    return code, capsys.readouterr().err
+
+
+def test_status_reports_the_run(smoke_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", str(smoke_run)]) == 0
+    out = capsys.readouterr().out
+    generations = PRESETS["smoke"]["generations"]
+    assert f"generation   {generations}/{generations}" in out
+    assert "evaluations  " in out and "hypervolume  " in out and "front  " in out
+
+
+def test_resume_of_a_finished_run_runs_nothing_and_can_extend(
+    smoke_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(smoke_run), str(copy)], check=True)
+    before = (copy / "journal.jsonl").read_bytes()
+    assert main(["resume", str(copy)]) == 0
+    assert (copy / "journal.jsonl").read_bytes() == before
+    assert main(["resume", str(copy), "--generations", "3"]) == 0
+    checkpoint = json.loads((copy / "checkpoint.json").read_text())
+    assert checkpoint["generation"] == checkpoint["target"] == 3
+    assert len((copy / "journal.jsonl").read_bytes()) > len(before)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+Case = Callable[[Path, Path, Path], list[str]]  # (tmp, smoke_run, data) -> argv
+CASES: dict[str, tuple[Case, str]] = {
+    "unknown preset": (lambda t, r, d: ["run", "--preset", "huge"], "unknown preset 'huge'"),
+    "unknown config key": (
+        lambda t, r, d: ["run", "--config", str(_write(t / "c.yaml", "populaton: 4\n"))],
+        "unknown config key(s): populaton",
+    ),
+    "malformed yaml": (
+        lambda t, r, d: ["run", "--config", str(_write(t / "c.yaml", "space: [1, 2\n"))],
+        "is not valid YAML/JSON",
+    ),
+    "malformed json": (
+        lambda t, r, d: ["run", "--config", str(_write(t / "c.json", '{"population": 4,,}'))],
+        "is not valid YAML/JSON",
+    ),
+    "missing config": (lambda t, r, d: ["run", "--config", str(t / "nope.yaml")], "does not exist"),
+    "population 1": (lambda t, r, d: ["run", "--population", "1"], "population=1"),
+    "negative generations": (lambda t, r, d: ["run", "--generations", "-1"], "generations=-1"),
+    "non-integer flag": (lambda t, r, d: ["run", "--population", "four"], "invalid int value"),
+    "unknown wavelet family": (
+        lambda t, r, d: [
+            "run",
+            "--config",
+            str(_write(t / "c.yaml", "space: {wavelet_families: [db, morlet]}\n")),
+        ],
+        "space.wavelet_families",
+    ),
+    "unknown strategy": (lambda t, r, d: ["run", "--strategy", "cmaes"], "strategy='cmaes'"),
+    "missing data file": (
+        lambda t, r, d: ["run", "--data", str(t / "absent.txt"), "--out", str(t / "o")],
+        "absent.txt",
+    ),
+    "out is an existing run": (
+        lambda t, r, d: ["run", "--data", str(d), "--out", str(r)],
+        "already holds a run",
+    ),
+    "genome file outside the space": (
+        lambda t, r, d: [
+            "run",
+            "--data",
+            str(d),
+            "--out",
+            str(t / "o"),
+            "--seeds",
+            str(_write(t / "g.json", json.dumps(_big_genome()))),
+        ],
+        "does not fit the space",
+    ),
+    "genome file not a genome": (
+        lambda t, r, d: [
+            "run",
+            "--data",
+            str(d),
+            "--out",
+            str(t / "o"),
+            "--seeds",
+            str(_write(t / "g.json", "{}")),
+        ],
+        "is not a valid genome",
+    ),
+    "resume missing dir": (
+        lambda t, r, d: ["resume", str(t / "nothing")],
+        "is not a run directory",
+    ),
+    "resume negative generations": (
+        lambda t, r, d: ["resume", str(r), "--generations", "-2"],
+        "--generations",
+    ),
+    "status missing dir": (
+        lambda t, r, d: ["status", str(t / "nothing")],
+        "is not a run directory",
+    ),
+}
+
+
+def _big_genome() -> dict:  # type: ignore[type-arg]
+    from hrfevo.genome import transformer_genome
+
+    return transformer_genome(d_model=1024, n_layers=2, n_heads=4).to_dict()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(
+    name: str,
+    tmp_path: Path,
+    smoke_run: Path,
+    shakespeare: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    build, needle = CASES[name]
+    args = build(tmp_path, smoke_run, shakespeare)
+    before_tmp, before_run = tree_digest(tmp_path), tree_digest(smoke_run)
+    code, err = run_cli(args, capsys)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert needle in err
+    assert tree_digest(tmp_path) == before_tmp and tree_digest(smoke_run) == before_run
+
+
+@pytest.mark.parametrize(
+    ("damage", "needle"),
+    [
+        (lambda r: (r / "run.json").write_text("{not json"), "run.json is corrupted"),
+        (lambda r: (r / "checkpoint.json").write_text("[]"), "checkpoint.json is corrupted"),
+        (
+            lambda r: (r / "journal.jsonl").write_text('{"key": "a"}\ngarbage\n{"key": "b"}\n'),
+            "corrupted journal",
+        ),
+        (
+            lambda r: (r / "run.json").write_text(
+                json.dumps(json.loads((r / "run.json").read_text()) | {"format": 99})
+            ),
+            "has run format 99",
+        ),
+    ],
+    ids=["run.json", "checkpoint", "journal", "version"],
+)
+def test_resuming_a_damaged_run_is_exit_2(
+    damage: Callable[[Path], object],
+    needle: str,
+    smoke_run: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(smoke_run), str(copy)], check=True)
+    damage(copy)
+    before = tree_digest(copy)
+    code, err = run_cli(["resume", str(copy)], capsys)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+    assert tree_digest(copy) == before
+
+
+def test_bad_input_from_a_real_process_has_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hrfevo", "run", "--population", "1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "resume", "status", "train", "generate"):
+        assert command in out

@@ -1,0 +1,152 @@
+"""Reliability of whole runs: same seed same result, kill and resume, failed evaluations."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import hrfevo.problems.spectral as spectral
+from hrfevo import run
+from hrfevo.config import resolve
+from hrfevo.storage import Journal
+
+
+def hrfevo_cmd(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "hrfevo", *map(str, args)]
+
+
+def smoke_args(out: Path, data: Path) -> list[str | Path]:
+    return [
+        "run",
+        "--preset",
+        "smoke",
+        "--executor",
+        "serial",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--seed",
+        "3",
+    ]
+
+
+def snapshot(run_dir: Path) -> dict[str, Any]:
+    """What must match between runs: journal keys, genomes and metrics, population, fronts."""
+    records = Journal(run_dir / "journal.jsonl").records.values()
+    checkpoint = json.loads((run_dir / "checkpoint.json").read_text())
+    return {
+        "journal": sorted(
+            (
+                r["key"],
+                r["generation"],
+                r["status"],
+                json.dumps(r["metrics"], sort_keys=True),
+                json.dumps(r["candidate"], sort_keys=True),
+            )
+            for r in records
+        ),
+        "population": checkpoint["strategy"]["population"],
+        "rng": checkpoint["strategy"]["rng"],
+        "generation": checkpoint["generation"],
+        "pareto": (run_dir / "pareto.csv").read_text(),
+        "hypervolume": (run_dir / "hypervolume.csv").read_text(),
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path) -> Path:
+    out = tmp_path_factory.mktemp("reference") / "run"
+    subprocess.run(hrfevo_cmd(*smoke_args(out, shakespeare)), check=True, capture_output=True)
+    return out
+
+
+def test_same_seed_gives_the_same_journal_and_front_in_a_fresh_process(
+    reference: Path, tmp_path: Path, shakespeare: Path
+) -> None:
+    again = tmp_path / "again"
+    subprocess.run(hrfevo_cmd(*smoke_args(again, shakespeare)), check=True, capture_output=True)
+    assert snapshot(again) == snapshot(reference)
+    keys = [
+        json.loads(line)["key"] for line in (reference / "journal.jsonl").read_text().splitlines()
+    ]
+    assert keys == [
+        json.loads(line)["key"] for line in (again / "journal.jsonl").read_text().splitlines()
+    ]
+    assert len(pd.read_csv(reference / "hypervolume.csv")) == 2
+
+
+def _kill_after(cmd: list[str], journal: Path, lines: int) -> int:
+    """Start cmd, SIGKILL it once the journal has `lines` lines; return the lines at death."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= lines:
+            break
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return journal.read_bytes().count(b"\n")
+
+
+@pytest.mark.parametrize("kill_at", [1, 4, 6])
+def test_killed_run_resumes_to_the_uninterrupted_result(
+    reference: Path, tmp_path: Path, shakespeare: Path, kill_at: int
+) -> None:
+    out = tmp_path / "killed"
+    done = _kill_after(hrfevo_cmd(*smoke_args(out, shakespeare)), out / "journal.jsonl", kill_at)
+    before = (out / "journal.jsonl").read_bytes()
+    assert done < 8, "the run finished before it could be killed"
+    subprocess.run(hrfevo_cmd("resume", out), check=True, capture_output=True)
+    assert snapshot(out) == snapshot(reference)
+    after = (out / "journal.jsonl").read_bytes()
+    complete = before[: before.rfind(b"\n") + 1]  # a torn last line may be dropped
+    assert after.startswith(complete), "a completed evaluation was lost"
+    keys = [json.loads(line)["key"] for line in after.splitlines()]
+    assert len(keys) == len(set(keys)), "a completed evaluation was run again"
+
+
+def test_failed_and_diverged_evaluations_are_recorded_and_the_run_goes_on(
+    tmp_path: Path, shakespeare: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_train = spectral.train
+
+    def flaky_train(cfg: Any, train_cfg: Any, corpus: Any, **kw: Any) -> Any:
+        if "fourier" in cfg.layer_mixers:
+            raise RuntimeError("boom: a crashing evaluation")
+        model, result = real_train(cfg, train_cfg, corpus, **kw)
+        if "wavelet" in cfg.layer_mixers:  # as train() reports a NaN loss
+            result = dataclasses.replace(
+                result, status="diverged", val_loss=math.inf, perplexity=math.inf
+            )
+        return model, result
+
+    monkeypatch.setattr(spectral, "train", flaky_train)
+    cfg = resolve("smoke", None, {"data": str(shakespeare), "population": 6, "seed": 5})
+    out = run.start(cfg, tmp_path / "run")
+    records = list(Journal(out / "journal.jsonl").records.values())
+    statuses = {r["status"] for r in records}
+    assert {"ok", "failed", "diverged"} <= statuses, statuses
+    failed = [r for r in records if r["status"] == "failed"]
+    assert all(r["error"].startswith("RuntimeError: boom") and "traceback" in r for r in failed)
+    diverged = [r for r in records if r["status"] == "diverged"]
+    assert all(r["metrics"]["val_loss"] is None for r in diverged)  # JSON has no inf
+    problem = run.RunView(out).problem()
+    assert all(problem.objectives(r) == (1e12, 1e18) for r in failed + diverged)
+    front_keys = set(pd.read_csv(out / "pareto.csv")["key"])
+    assert not front_keys & {r["key"] for r in failed + diverged}
+    assert pd.read_csv(out / "hypervolume.csv")["failures"].iloc[-1] == len(failed) + len(diverged)
+    assert json.loads((out / "checkpoint.json").read_text())["generation"] == cfg.generations
