@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from hrfevo.commands import generate, resume, run, status, train
+from hrfevo.commands import export, generate, report, resume, run, status, train
 
-COMMANDS: list[ModuleType] = [run, resume, status, train, generate]
+COMMANDS: list[ModuleType] = [run, resume, status, report, export, train, generate]

@@ -1,0 +1,32 @@
+"""What a benchmark ran on, as markdown lines for the head of a report."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo, or what `platform` knows elsewhere."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine_lines(threads: int) -> list[str]:
+    """Markdown bullet lines: CPU, cores, torch threads, versions, load and date."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores visible, {threads} torch threads",
+        f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.platform()}",
+        f"- load average (1, 5, 15 min) when the run started: {load}",
+        f"- date: {now}",
+    ]

@@ -1,0 +1,140 @@
+"""A run directory as pandas tables, for notebooks: `hrfevo.load_run(path)`.
+
+    run = hrfevo.load_run("populations/tiny-20250101-120000-s0")
+    run.evaluations            # one row per journal record: metrics and gene summary
+    run.front()                # the final Pareto front (rows of `evaluations`)
+    run.best("max-flops:5e4")  # one row, chosen as `hrfevo export --select` would
+    run.genome(key)            # the hrfevo.genome.Genome of any evaluation
+
+Reading never changes the directory, so it works on a run that is still going; the tables
+then include the generation in progress.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hrfevo.errors import UsageError
+from hrfevo.genome import Genome, describe
+from hrfevo.pareto import front, generation_logs
+from hrfevo.problems.spectral import METRICS
+from hrfevo.run import RunView
+from hrfevo.selection import choose, parse_select
+
+Record = dict[str, Any]
+GENES = (
+    "d_model",
+    "n_layers",
+    "mixers",
+    "embedding",
+    "n_bases",
+    "wavelet",
+    "ffn_mult",
+    "spectral_share",
+    "n_heads",
+)
+COLUMNS = (
+    *("key", "generation", "status", "error", *METRICS, "seconds", "device", "summary"),
+    *GENES,
+    *("baseline", "seeded", "on_front"),
+)
+
+
+def is_baseline(genome: Genome) -> bool:
+    """The plain transformer: every layer attention, a table embedding."""
+    return set(genome.arch.mixers) == {"attention"} and genome.arch.embedding == "table"
+
+
+def genes(genome: Genome) -> dict[str, Any]:
+    """The gene summary columns; genes the model does not read are left empty."""
+    a, w = genome.arch, genome.wavelet
+    return {
+        "d_model": a.d_model,
+        "n_layers": a.n_layers,
+        "mixers": ",".join(a.mixers),
+        "embedding": a.embedding,
+        "n_bases": len(genome.basis) if a.embedding != "table" else 0,
+        "wavelet": f"{w.name}/{w.levels}/{w.mixing}" if "wavelet" in a.mixers else None,
+        "ffn_mult": a.ffn_mult,
+        "spectral_share": a.spectral_share,
+        "n_heads": a.n_heads if "attention" in a.mixers else None,
+    }
+
+
+class RunData:
+    """A run directory, read once and validated (a bad directory is a UsageError)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.view = RunView(self.path)
+        self.name = self.path.resolve().name
+        self.config, self.info = self.view.config, self.view.info
+        self.problem = self.view.problem()
+        self.records: list[Record] = self.view.records()  # journal order
+        self.front_records: list[Record] = front(self.records, self.problem)
+        # Every generation that has a record, the one in progress included.
+        self.generations = 1 + max((r["generation"] for r in self.records), default=-1)
+        self.evaluations = self._evaluations()
+        self.pareto, self.hypervolume = generation_logs(
+            self.records, self.problem, self.generations
+        )
+
+    def _evaluations(self) -> pd.DataFrame:
+        seeded = {Genome.from_dict(g).key for g in self.info.get("seed_genomes", [])}
+        on_front = {r["key"] for r in self.front_records}
+        rows = []
+        for r in self.records:
+            genome = Genome.from_dict(r["candidate"])
+            rows.append(
+                {
+                    **{k: r[k] for k in ("key", "generation", "status", "error")},
+                    **{m: r["metrics"].get(m) for m in METRICS},
+                    "seconds": r["timings"].get("seconds"),
+                    "device": r.get("worker", {}).get("device"),
+                    "summary": describe(genome),
+                    **genes(genome),
+                    "baseline": is_baseline(genome),
+                    "seeded": r["key"] in seeded,
+                    "on_front": r["key"] in on_front,
+                }
+            )
+        return pd.DataFrame(rows, columns=list(COLUMNS))
+
+    def front(self) -> pd.DataFrame:
+        """The final front's rows of `evaluations`, by perplexity then FLOPs then key."""
+        keys = [r["key"] for r in self.front_records]
+        return self.evaluations.set_index("key", drop=False).loc[keys].reset_index(drop=True)
+
+    def record(self, key: str) -> Record:
+        """The journal record of `key`; UsageError if the run has none."""
+        for r in self.records:
+            if r["key"] == key:
+                return r
+        raise UsageError(f"no genome with key {key!r} in {self.path}")
+
+    def select(self, select: str = "knee") -> Record:
+        """The journal record that `hrfevo export --select SELECT` would take."""
+        return choose(parse_select(select), self.front_records, self.records, self.problem)
+
+    def best(self, select: str = "knee") -> pd.Series:
+        """The `evaluations` row of the genome that SELECT picks (see hrfevo.selection)."""
+        key = self.select(select)["key"]
+        return self.evaluations.loc[self.evaluations["key"] == key].iloc[0]
+
+    def genome(self, key: str) -> Genome:
+        """The genome evaluated under `key`."""
+        return Genome.from_dict(self.record(key)["candidate"])
+
+    def __repr__(self) -> str:
+        return (
+            f"RunData({str(self.path)!r}: {len(self.records)} evaluations, "
+            f"{self.generations} generations, front of {len(self.front_records)})"
+        )
+
+
+def load_run(path: str | Path) -> RunData:
+    """Open a run directory for reading (see the module docstring)."""
+    return RunData(path)

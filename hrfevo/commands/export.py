@@ -1,0 +1,59 @@
+"""`hrfevo export`: one genome of a run as a standalone model directory.
+
+    hrfevo export RUN --out DIR [--select knee|min-perplexity|max-flops:N|key:KEY]
+                      [--retrain-steps N]
+
+DIR receives config.json and model.safetensors (`SpectralLM.from_pretrained(DIR)` and
+`hrfevo generate DIR` load them), genome.json, metrics.json and MODEL_CARD.md. Evaluations keep
+no weights: the genome is re-trained with the run's budget and seed, which reproduces the
+proxy run exactly on the CPU, or for --retrain-steps steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export a genome of a run as a model that loads and generates on its own",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN", help="a run directory")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="new or empty directory")
+    p.add_argument(
+        "--select",
+        default="knee",
+        help="knee (default: best normalised trade-off), min-perplexity, max-flops:N "
+        "(best perplexity at or under N FLOPs per token) or key:KEY (any evaluated genome)",
+    )
+    p.add_argument(
+        "--retrain-steps", type=int, metavar="N", help="train N steps instead of the proxy budget"
+    )
+    p.add_argument("--device", default="cpu", help="cpu (default; reproduces the run), cuda[:N]")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    import json
+
+    from hrfevo.exporter import export
+
+    out = export(args.run_dir, args.out, args.select, args.retrain_steps, args.device, None)
+    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    print(
+        f"exported {m['key']} ({m['select']}, {m['training']}) -> {out}: val_loss "
+        f"{m['val_loss']:.4f}, perplexity {m['perplexity']:.2f}, "
+        f"{m['flops_per_token']:,.0f} FLOPs/token, {m['params']:,} params"
+    )
+    if m["matches_journal"] is False:
+        print(
+            f"warning: val_loss differs from the journal's {m['journal']['val_loss']:.4f} by "
+            f"{m['journal_val_loss_gap']:.1%} (another machine or library version?)",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,183 @@
+"""`hrfevo train`: train one architecture and write its metrics and weights.
+
+    hrfevo train --model MODEL.json --data PATH|builtin --steps N --batch-size B --lr LR --out DIR
+
+MODEL.json holds `ModelConfig.to_dict()`. DIR receives metrics.json (the `TrainResult` plus the
+model and training configs) and the weights in `save_pretrained` format (config.json and
+model.safetensors), so `hrfevo generate DIR` and `SpectralLM.from_pretrained(DIR)` load it.
+Every input is checked before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hrfevo.errors import UsageError
+
+if TYPE_CHECKING:
+    from model import ModelConfig
+    from model.data import Corpus
+    from model.train_config import TrainConfig
+
+METRICS_FILE = "metrics.json"
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train one model (a ModelConfig JSON file) and write its metrics and weights",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    p.add_argument("--model", required=True, metavar="MODEL.json", help="ModelConfig as JSON")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH|builtin",
+        help="a UTF-8 text file, 'builtin' (Python's own sources) or hf:NAME[:CONFIG]",
+    )
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--steps", type=int, help="optimiser steps")
+    budget.add_argument("--tokens", type=int, help="token budget instead of --steps")
+    p.add_argument("--batch-size", type=int, default=12, help="sequences per step (default 12)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
+    p.add_argument("--out", required=True, metavar="DIR", help="new or empty output directory")
+    p.add_argument("--seed", type=int, default=0, help="seed for init and batches (default 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own)")
+    p.add_argument(
+        "--eval-tokens", type=int, default=65536, help="validation tokens scored (default 65536)"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.train import train  # heavy imports here, so `hrfevo --help` stays quick
+
+    train_cfg = _train_config(args)
+    model_cfg = load_model_config(Path(args.model))
+    out = _check_out_dir(Path(args.out))
+    corpus = _load_data(args.data, model_cfg.seq_len)
+    model, result = train(model_cfg, train_cfg, corpus)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    metrics = _json_safe(result.to_dict())
+    metrics |= {"model": model_cfg.to_dict(), "train": train_cfg.to_dict()}
+    write_json_atomic(out / METRICS_FILE, metrics)
+    print(_summary(metrics, out))
+    return 0
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    """Check the training flags and build the TrainConfig; UsageError names the flag."""
+    from model.train import resolve_device
+    from model.train_config import TrainConfig
+
+    for flag in ("steps", "tokens", "batch_size", "eval_tokens", "threads"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} {value}: must be a positive integer")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        raise UsageError(f"--lr {args.lr}: must be a positive number")
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: must be >= 0")
+    try:
+        cfg = TrainConfig(
+            steps=args.steps,
+            tokens=args.tokens,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            eval_tokens=args.eval_tokens,
+            seed=args.seed,
+            threads=args.threads,
+            device=args.device,
+        )
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    try:
+        resolve_device(cfg.device)
+    except ValueError:
+        raise UsageError(f"--device {args.device}: no CUDA device is visible") from None
+    return cfg
+
+
+def load_model_config(path: Path) -> ModelConfig:
+    """Read MODEL.json; UsageError for a missing file, bad JSON, unknown field or bad value."""
+    from model import ModelConfig
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"model file {str(path)!r} not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"model file {str(path)!r} cannot be read: {e}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"model file {str(path)!r} is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"model file {str(path)!r} must hold a JSON object (ModelConfig fields)")
+    try:
+        cfg = ModelConfig.from_dict(data)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"model file {str(path)!r}: {e}") from None
+    if cfg.vocab_size < 256:
+        raise UsageError(
+            f"model file {str(path)!r}: vocab_size={cfg.vocab_size}, byte tokens need 256"
+        )
+    return cfg
+
+
+def _check_out_dir(out: Path) -> Path:
+    """The output directory must be new or empty, so no earlier result is overwritten."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(f"--out {str(out)!r} is not empty (choose a new directory)")
+    return out
+
+
+def _load_data(spec: str, seq_len: int) -> Corpus:
+    from model.data import DataError, load_corpus
+
+    try:
+        return load_corpus(spec, min_tokens=seq_len + 1)
+    except DataError as e:
+        raise UsageError(str(e)) from None
+
+
+def _json_safe(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no inf or NaN: a diverged run's val_loss and perplexity are written as null."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()
+    }
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON to a temporary file beside `path`, then rename it over `path`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _summary(m: dict[str, Any], out: Path) -> str:
+    if m["status"] != "ok":
+        return f"{m['status']} after {m['steps_done']} steps; metrics in {out / METRICS_FILE}"
+    return (
+        f"val_loss {m['val_loss']:.4f} nats/token (perplexity {m['perplexity']:.2f}, "
+        f"{m['bits_per_byte']:.3f} bits/byte), {m['flops_per_token'] / 1e6:.2f} MFLOPs/token, "
+        f"{m['params']:,} params, {m['tokens_per_second']:,.0f} tokens/s, "
+        f"{m['seconds']:.1f} s -> {out}"
+    )

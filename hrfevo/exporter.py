@@ -1,0 +1,188 @@
+"""Export one genome of a run as a standalone model directory: `hrfevo export`.
+
+    DIR/config.json, model.safetensors   SpectralLM.from_pretrained(DIR) loads them
+    DIR/genome.json                      the genome (usable as a `hrfevo run --seeds` file)
+    DIR/metrics.json                     validation loss, perplexity, bits/byte, FLOPs, params
+    DIR/MODEL_CARD.md                    provenance, selection and neighbours on the front
+
+Evaluations keep no weights. Export re-trains the chosen genome with the run's recorded budget
+and seed through the same `model.train.train`, on the CPU with the recorded thread count,
+which reproduces the proxy run's weights bit for bit, so its validation loss equals the
+journal's. `retrain_steps` trains for that many steps instead (other settings unchanged).
+
+Everything is checked before training starts, and the directory is written beside DIR and
+renamed into place, so bad input or a crash leaves no half-written DIR.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hrfevo.api import Record, RunData
+from hrfevo.errors import UsageError
+from hrfevo.genome import Genome, to_model_config
+from hrfevo.model_card import model_card
+from hrfevo.selection import Selection, choose, parse_select
+from model import ModelConfig, SpectralLM
+from model.data import Corpus, DataError, load_corpus
+from model.train import TrainConfig, TrainResult, resolve_device, train
+
+# The proxy run's val_loss is reproduced exactly on the same CPU build; a different machine
+# or torch build may differ in the last bits. Beyond this relative gap, something changed.
+TOLERANCE = 0.01
+
+
+@dataclass
+class ExportPlan:
+    """Everything an export needs, checked: nothing here has touched the disk."""
+
+    run: RunData
+    out: Path
+    selection: Selection
+    record: Record  # the chosen genome's journal line
+    genome: Genome
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    corpus: Corpus
+    retrained: bool  # trained for --retrain-steps rather than the proxy run's budget
+
+
+def export(
+    run: str | Path | RunData,
+    out: str | Path,
+    select: str = "knee",
+    retrain_steps: int | None = None,
+    device: str = "cpu",
+    progress: bool | None = False,
+) -> Path:
+    """Choose a genome of `run` by `select`, train it and write the model directory `out`."""
+    plan = plan_export(run, Path(out), select, retrain_steps, device)
+    model, result = train(plan.model_cfg, plan.train_cfg, plan.corpus, progress=progress)
+    if result.status != "ok":
+        raise UsageError(
+            f"re-training {plan.record['key']} diverged after {result.steps_done} steps; "
+            "try fewer --retrain-steps"
+        )
+    return write(plan, model, result)
+
+
+def plan_export(
+    run: str | Path | RunData,
+    out: Path,
+    select: str,
+    retrain_steps: int | None,
+    device: str,
+) -> ExportPlan:
+    """Check every input (UsageError naming the first problem) and resolve the export."""
+    selection = parse_select(select)
+    check_out(out)
+    if retrain_steps is not None and retrain_steps < 1:
+        raise UsageError(f"--retrain-steps {retrain_steps}: must be a positive integer")
+    data = run if isinstance(run, RunData) else RunData(run)
+    if not data.front_records:
+        raise UsageError(f"{data.path} has no successful evaluations yet: nothing to export")
+    record = choose(selection, data.front_records, data.records, data.problem)
+    genome = Genome.from_dict(record["candidate"])
+    space = data.config.space
+    return ExportPlan(
+        run=data,
+        out=out,
+        selection=selection,
+        record=record,
+        genome=genome,
+        model_cfg=to_model_config(genome, space.vocab_size, space.seq_len),
+        train_cfg=train_config(record, retrain_steps, device),
+        corpus=run_corpus(data),
+        retrained=retrain_steps is not None,
+    )
+
+
+def check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(f"--out {out} exists and is not empty")
+
+
+def train_config(record: Record, retrain_steps: int | None, device: str) -> TrainConfig:
+    """The journal line's budget, on `device`, with `retrain_steps` replacing its length."""
+    budget = dict(record["budget"], device=device)
+    if retrain_steps is not None:
+        budget |= {"steps": retrain_steps, "tokens": None}
+    try:
+        cfg = TrainConfig.from_dict(budget)
+        resolve_device(cfg.device)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"cannot re-train {record['key']}: {e}") from None
+    return cfg
+
+
+def run_corpus(data: RunData) -> Corpus:
+    """The run's corpus, checked to be byte for byte the one it was searched on."""
+    spec, recorded = data.config.data, data.info["data"]["sha256"]
+    try:
+        corpus = load_corpus(spec, min_tokens=data.config.space.seq_len + 1)
+    except DataError as e:
+        raise UsageError(str(e)) from None
+    if corpus.sha256 != recorded:
+        raise UsageError(
+            f"corpus {spec!r} has changed since the run (sha256 {corpus.sha256[:12]}, "
+            f"recorded {recorded[:12]}): its weights cannot be reproduced"
+        )
+    return corpus
+
+
+def metrics(plan: ExportPlan, model: SpectralLM, result: TrainResult) -> dict[str, Any]:
+    """metrics.json: the exported weights' own measurements, and the journal's for comparison."""
+    journal = plan.record["metrics"]
+    gap = abs(result.val_loss - journal["val_loss"]) / journal["val_loss"]
+    return {
+        "key": plan.record["key"],
+        "select": str(plan.selection),
+        "training": "retrained" if plan.retrained else "proxy run reproduced",
+        "val_loss": result.val_loss,  # nats per token (byte)
+        "perplexity": result.perplexity,
+        "bits_per_byte": result.bits_per_byte,
+        "flops_per_token": result.flops_per_token,
+        "flops_breakdown": model.flops_breakdown(),
+        "params": result.params,
+        "steps_done": result.steps_done,
+        "train_tokens": result.train_tokens,
+        "device": result.device,
+        "train": plan.train_cfg.to_dict(),
+        "split": result.split,
+        "journal": journal,
+        "matches_journal": None if plan.retrained else bool(gap <= TOLERANCE),
+        "journal_val_loss_gap": gap,  # relative; 0.0 when the proxy run was reproduced exactly
+    }
+
+
+def write(plan: ExportPlan, model: SpectralLM, result: TrainResult) -> Path:
+    """Write the directory beside `plan.out`, then rename it into place."""
+    plan.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.", dir=plan.out.parent))
+    try:
+        model.save_pretrained(tmp)
+        m = metrics(plan, model, result)
+        _write_json(tmp / "genome.json", plan.genome.to_dict())
+        _write_json(tmp / "metrics.json", m)
+        (tmp / "MODEL_CARD.md").write_text(model_card(plan, m), encoding="utf-8")
+        for path in (tmp, *tmp.iterdir()):  # mkdtemp (and safetensors) make them private
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        if plan.out.is_dir():
+            plan.out.rmdir()  # checked empty; rmdir refuses if something appeared since
+        os.replace(tmp, plan.out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return plan.out
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")

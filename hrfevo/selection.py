@@ -1,0 +1,108 @@
+"""Choosing one genome from a run: `knee`, `min-perplexity`, `max-flops:N` or `key:KEY`.
+
+The first three choose from the final Pareto front; `key:KEY` names any successful
+evaluation in the journal exactly, so a baseline that fell off the front can still be taken.
+
+The knee is the best trade-off on normalised objectives: each objective is mapped to the
+hypervolume's space (`Problem.hv_point`: log_V perplexity, log10 FLOPs per token), scaled to
+[0, 1] over the front, and the member nearest the ideal point (0, ..., 0) in Euclidean
+distance wins. Ties go to the smallest key; a front of one member is its own knee.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hrfevo.errors import UsageError
+from hrfevo.problem import Problem
+
+Record = dict[str, Any]
+MODES = ("knee", "min-perplexity", "max-flops:N", "key:KEY")
+EXPLAIN = {
+    "knee": "the knee of the final front: the member nearest the ideal point once log_V "
+    "perplexity and log10 FLOPs per token are scaled to [0, 1] over the front",
+    "min-perplexity": "the lowest validation perplexity on the final front",
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    mode: str  # "knee", "min-perplexity", "max-flops" or "key"
+    budget: float | None = None  # max-flops: FLOPs per token allowed
+    key: str | None = None  # key: the genome's key
+
+    def __str__(self) -> str:
+        if self.mode == "max-flops":
+            return f"max-flops:{self.budget:g}"
+        return f"key:{self.key}" if self.mode == "key" else self.mode
+
+    def explain(self) -> str:
+        """One sentence on how the genome was chosen, for the model card."""
+        if self.mode == "max-flops":
+            return (
+                f"the lowest perplexity on the final front at or under {self.budget:g} FLOPs/token"
+            )
+        if self.mode == "key":
+            return f"named by its key {self.key}"
+        return EXPLAIN[self.mode]
+
+
+def parse_select(text: str) -> Selection:
+    """Parse a --select value; a malformed one is a UsageError listing the forms."""
+    mode, _, arg = text.partition(":")
+    if text in ("knee", "min-perplexity"):
+        return Selection(text)
+    if mode == "max-flops" and arg:
+        try:
+            budget = float(arg)
+        except ValueError:
+            budget = math.nan
+        if not (math.isfinite(budget) and budget > 0):
+            raise UsageError(f"--select {text}: N must be a positive number of FLOPs per token")
+        return Selection("max-flops", budget=budget)
+    if mode == "key" and arg:
+        return Selection("key", key=arg)
+    raise UsageError(f"--select {text!r}: choose {', '.join(MODES)}")
+
+
+def choose(sel: Selection, front: list[Record], records: list[Record], problem: Problem) -> Record:
+    """The record `sel` picks: from `front`, or from `records` for key:KEY. UsageError if none."""
+    if not front:
+        raise UsageError("the run has no successful evaluations yet, so nothing to choose from")
+    if sel.mode == "key":
+        return _by_key(str(sel.key), records)
+    if sel.mode == "knee":
+        return knee(front, problem)
+    ok = front
+    if sel.mode == "max-flops":
+        ok = [r for r in front if r["metrics"]["flops_per_token"] <= (sel.budget or 0)]
+        if not ok:
+            cheapest = min(r["metrics"]["flops_per_token"] for r in front)
+            raise UsageError(
+                f"--select {sel}: no front member fits (the cheapest needs {cheapest:g} "
+                "FLOPs per token)"
+            )
+    return min(ok, key=lambda r: (r["metrics"]["perplexity"], r["key"]))
+
+
+def knee(front: list[Record], problem: Problem) -> Record:
+    """The front member nearest the ideal point on normalised objectives (module docstring)."""
+    points = np.array([problem.hv_point(problem.objectives(r)) for r in front], dtype=float)
+    low, span = points.min(axis=0), np.ptp(points, axis=0)
+    # An objective that is equal across the front carries no trade-off: it scales to 0.
+    scaled = (points - low) / np.where(span > 0, span, 1.0)  # (members, objectives)
+    distance = np.linalg.norm(scaled, axis=1)
+    return min(zip(distance, front, strict=True), key=lambda d: (d[0], d[1]["key"]))[1]
+
+
+def _by_key(key: str, records: list[Record]) -> Record:
+    found = [r for r in records if r["key"] == key]
+    if not found:
+        raise UsageError(f"--select key:{key}: no genome with that key in the run's journal")
+    if found[0]["status"] != "ok":
+        raise UsageError(f"--select key:{key}: that evaluation {found[0]['status']}")
+    return found[0]

@@ -1,0 +1,214 @@
+"""`hrfevo export`: the chosen genome as a standalone model that reproduces the run's numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import hrfevo
+from hrfevo.api import RunData, load_run
+from hrfevo.cli import main
+from hrfevo.genome import Genome
+from hrfevo.selection import knee, parse_select
+from model import SpectralLM
+from model.data import load_corpus
+from model.train import evaluate
+from tests.hrfevo.smoke_run import empty_copy, smoke_run
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path) -> Path:
+    return smoke_run(tmp_path_factory.getbasetemp(), shakespeare)
+
+
+@pytest.fixture(scope="module")
+def run(run_dir: Path) -> RunData:
+    return load_run(run_dir)
+
+
+@pytest.fixture(scope="module")
+def knee_export(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("export") / "knee"
+    assert main(["export", str(run_dir), "--out", str(out)]) == 0
+    return out
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse's own errors
+        code = int(e.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def reevaluate(model_dir: Path, run: RunData) -> float:
+    """The exported model's validation loss, measured as the proxy run measured it."""
+    model = SpectralLM.from_pretrained(model_dir)
+    corpus = load_corpus(run.config.data, min_tokens=run.config.space.seq_len + 1)
+    budget = run.config.budget
+    return evaluate(model, corpus.val, budget["eval_tokens"], budget["batch_size"])
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_the_export_directory_holds_the_model_and_its_papers(knee_export: Path) -> None:
+    assert sorted(p.name for p in knee_export.iterdir()) == [
+        "MODEL_CARD.md",
+        "config.json",
+        "genome.json",
+        "metrics.json",
+        "model.safetensors",
+    ]
+    assert not [p for p in knee_export.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_the_export_reproduces_the_journal_val_loss(knee_export: Path, run: RunData) -> None:
+    metrics = read_json(knee_export / "metrics.json")
+    recorded = run.record(metrics["key"])["metrics"]["val_loss"]
+    assert reevaluate(knee_export, run) == recorded  # bit for bit on the CPU
+    assert metrics["val_loss"] == recorded and metrics["journal_val_loss_gap"] == 0.0
+    assert metrics["matches_journal"] is True
+
+
+def test_metrics_describe_the_exported_model(knee_export: Path, run: RunData) -> None:
+    m = read_json(knee_export / "metrics.json")
+    model = SpectralLM.from_pretrained(knee_export)
+    assert m["key"] == knee(run.front_records, run.problem)["key"]
+    assert (m["select"], m["training"]) == ("knee", "proxy run reproduced")
+    for name in ("val_loss", "perplexity", "bits_per_byte", "flops_per_token", "params"):
+        assert m[name] == run.record(m["key"])["metrics"][name]
+    assert m["params"] == model.num_parameters()
+    assert sum(m["flops_breakdown"].values()) == pytest.approx(m["flops_per_token"])
+    assert m["steps_done"] == run.config.budget["steps"]
+
+
+def test_genome_json_is_the_exported_genome(knee_export: Path, run: RunData) -> None:
+    genome = Genome.from_dict(read_json(knee_export / "genome.json"))
+    assert genome.key == read_json(knee_export / "metrics.json")["key"]
+    assert genome == run.genome(genome.key)
+
+
+def test_the_model_card_gives_provenance(knee_export: Path, run: RunData) -> None:
+    card = (knee_export / "MODEL_CARD.md").read_text()
+    key = read_json(knee_export / "metrics.json")["key"]
+    for needed in (
+        f"# HRFEvo model {key}",
+        "SpectralLM.from_pretrained",
+        f"run `{run.name}`",
+        "`--select knee`: the knee of the final front",
+        "## Neighbours on the final front",
+        "| **exported** | " + key,
+        run.info["data"]["sha256"][:16],
+        f"| seed | {run.config.seed} |",
+        "| torch | " + run.info["versions"]["torch"],
+        "Journal val_loss",
+    ):
+        assert needed in card, needed
+    for r in run.front_records[:3]:
+        assert r["key"] in card
+
+
+def test_generate_runs_on_the_export(knee_export: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["generate", str(knee_export), "--prompt", "To be", "--max-new-tokens", "12"]
+    code, out, err = cli([*args, "--temperature", "0"], capsys)
+    assert code == 0, err
+    assert out.startswith("To be") and len(out.encode()) >= len("To be") + 1
+
+
+def test_retrain_steps_trains_longer_and_reproduces_itself(
+    run_dir: Path, run: RunData, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "retrained"
+    flags = ["--select", "min-perplexity", "--retrain-steps", "9"]
+    code, stdout, err = cli(["export", str(run_dir), "--out", str(out), *flags], capsys)
+    assert code == 0, err
+    m = read_json(out / "metrics.json")
+    assert (m["training"], m["steps_done"], m["train"]["steps"]) == ("retrained", 9, 9)
+    assert m["matches_journal"] is None and m["journal"]["steps_done"] == 6
+    assert m["key"] == run.best("min-perplexity")["key"] and "retrained" in stdout
+    assert reevaluate(out, run) == m["val_loss"]
+    assert "--retrain-steps" in (out / "MODEL_CARD.md").read_text()
+
+
+@pytest.mark.parametrize("mode", ["min-perplexity", "max-flops", "key"])
+def test_every_select_mode_exports_its_choice(
+    mode: str, run: RunData, run_dir: Path, tmp_path: Path
+) -> None:
+    select = {
+        "min-perplexity": "min-perplexity",
+        "max-flops": f"max-flops:{run.front()['flops_per_token'].min():.0f}",
+        "key": f"key:{run.evaluations.loc[run.evaluations['baseline'], 'key'].iloc[0]}",
+    }[mode]
+    out = hrfevo.export(run, tmp_path / "out", select=select)
+    m = read_json(out / "metrics.json")
+    assert m["key"] == run.best(select)["key"] and m["select"] == str(parse_select(select))
+    assert m["val_loss"] == run.record(m["key"])["metrics"]["val_loss"]
+
+
+def rec(key: str, perplexity: float, flops: float) -> dict:
+    metrics = {"perplexity": perplexity, "flops_per_token": flops}
+    return {"key": key, "status": "ok", "metrics": metrics}
+
+
+def test_the_knee_is_nearest_the_ideal_point_on_normalised_objectives(run: RunData) -> None:
+    # In (log_256 perplexity, log10 FLOPs) scaled over the front: a (1, 0), b (0.26, 0.33),
+    # c (0, 1); b is 0.42 from the ideal point, a and c 1.0.
+    front = [rec("a", 200, 1e3), rec("b", 120, 1e4), rec("c", 100, 1e6)]
+    assert knee(front, run.problem)["key"] == "b"
+    assert knee([rec("z", 200, 1e3), rec("y", 100, 1e6)], run.problem)["key"] == "y"  # a tie
+    assert knee([rec("only", 150, 1e5)], run.problem)["key"] == "only"
+
+
+def test_an_existing_empty_out_is_filled(run: RunData, tmp_path: Path) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    hrfevo.export(run, out, select="min-perplexity")
+    assert (out / "model.safetensors").is_file()
+
+
+BAD = {
+    "malformed select": (["--select", "best"], "choose knee, min-perplexity"),
+    "max-flops without N": (["--select", "max-flops:"], "choose knee"),
+    "max-flops not a number": (["--select", "max-flops:lots"], "positive number of FLOPs"),
+    "budget below the front": (["--select", "max-flops:10"], "no front member fits"),
+    "unknown key": (["--select", "key:0123456789abcdef"], "no genome with that key"),
+    "retrain steps < 1": (["--retrain-steps", "0"], "--retrain-steps 0"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_line_and_writes_nothing(
+    case: str, run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags, message = BAD[case]
+    out = tmp_path / "out"
+    code, stdout, err = cli(["export", str(run_dir), "--out", str(out), *flags], capsys)
+    assert code == 2 and stdout == ""
+    assert err.count("\n") == 1 and err.startswith("hrfevo export: error: ") and message in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_non_empty_out_is_refused(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    code, _, err = cli(["export", str(run_dir), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "exists and is not empty" in err and err.count("\n") == 1
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_an_empty_run_is_refused(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = empty_copy(run_dir, tmp_path / "empty")
+    code, _, err = cli(["export", str(empty), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "no successful evaluations" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in empty.iterdir()] == ["run.json"]
