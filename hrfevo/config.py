@@ -82,6 +82,7 @@ class RunConfig:
     gpus_per_eval: float = 0.0  # GPUs per evaluation; fractions such as 0.25 share a GPU
     eval_timeout: float | None = None  # seconds before an evaluation is cancelled as failed
     max_retries: int = 2  # retries of an evaluation whose worker process died
+    ray_dashboard: bool = False  # serve Ray's dashboard (127.0.0.1:8265) from a local Ray
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -110,6 +111,8 @@ class RunConfig:
             _fail("eval_timeout", self.eval_timeout, "must be a positive number of seconds")
         if not isinstance(self.max_retries, int) or self.max_retries < 0:
             _fail("max_retries", self.max_retries, "must be an integer >= 0")
+        if not isinstance(self.ray_dashboard, bool):
+            _fail("ray_dashboard", self.ray_dashboard, "must be true or false")
         if isinstance(self.space, dict):
             self.space = SearchSpace.from_dict(self.space)
         self.train_config()  # checks the budget

@@ -52,18 +52,45 @@ def run_job(problem: Problem, job: Job) -> dict[str, Any]:
     except Exception as e:  # a crashing genome must not crash the run
         result = {"status": "failed", "traceback": traceback.format_exc(limit=8)}
         error = f"{type(e).__name__}: {e}".splitlines()[0]
-    record = {
+    record = _record(
+        problem,
+        job,
+        result["status"],
+        _finite(result.get("metrics", {})),
+        error,
+        worker_info(result.get("device", "cpu")),
+        result.get("timings", {}) | {"started": started, "finished": time.time()},
+    )
+    return record | ({"traceback": result["traceback"]} if "traceback" in result else {})
+
+
+def failed_record(problem: Problem, job: Job, error: str) -> dict[str, Any]:
+    """The record of a job that never reported back: its worker died, or it timed out."""
+    nowhere = {"host": None, "pid": None, "device": None}
+    return _record(problem, job, "failed", {}, error, nowhere, {})
+
+
+def _record(
+    problem: Problem,
+    job: Job,
+    status: str,
+    metrics: dict[str, Any],
+    error: str | None,
+    worker: dict[str, Any],
+    timings: dict[str, Any],
+) -> dict[str, Any]:
+    """One journal line: the one place that knows a record's fields."""
+    return {
         "key": job.key,
         "generation": job.generation,
         "candidate": job.candidate,
         "budget": problem.budget(),
-        "status": result["status"],
-        "metrics": _finite(result.get("metrics", {})),
+        "status": status,
+        "metrics": metrics,
         "error": error,
-        "worker": worker_info(result.get("device", "cpu")),
-        "timings": result.get("timings", {}) | {"started": started, "finished": time.time()},
+        "worker": worker,
+        "timings": timings,
     }
-    return record | ({"traceback": result["traceback"]} if "traceback" in result else {})
 
 
 class Executor(ABC):

@@ -52,6 +52,11 @@ class Problem(ABC):
         """A short human-readable summary of a candidate, for progress output."""
         return self.key(x)
 
+    def on_device(self, device: str) -> Problem:
+        """This problem with its evaluations on `device`: "cpu", or "auto" (the GPU a worker was
+        given, if any). Executors that place evaluations call it; the default ignores it."""
+        return self
+
     def hv_point(self, objectives: Objectives) -> Objectives:
         """Where a point sits in the space the hypervolume is measured in."""
         return objectives

@@ -12,6 +12,7 @@ Every input is checked before the directory is created or touched: bad input is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import time
@@ -98,15 +99,23 @@ def _baseline(space: SearchSpace) -> Genome:
 
 
 def build_search(
-    cfg: RunConfig, run_dir: Path, seeds: list[dict[str, Any]], observer: Observer | None
+    cfg: RunConfig,
+    run_dir: Path,
+    seeds: list[dict[str, Any]],
+    observer: Observer | None,
+    executor: Executor | None = None,
 ) -> Search:
-    problem = SpectralProblem(
-        cfg.space, cfg.train_config(), cfg.data, tuple(cfg.objectives), cfg.crossover_prob
-    )
+    problem = make_problem(cfg)
     strategy = STRATEGIES[cfg.strategy](
         problem, cfg.population, np.random.default_rng(cfg.seed), seeds
     )
-    return Search(run_dir, problem, strategy, make_executor(cfg, problem), observer)
+    return Search(run_dir, problem, strategy, executor or make_executor(cfg, problem), observer)
+
+
+def make_problem(cfg: RunConfig) -> SpectralProblem:
+    return SpectralProblem(
+        cfg.space, cfg.train_config(), cfg.data, tuple(cfg.objectives), cfg.crossover_prob
+    )
 
 
 def make_executor(cfg: RunConfig, problem: SpectralProblem) -> Executor:
@@ -131,42 +140,48 @@ def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"--out {out} exists and is not empty")
     seeds, data = seed_genomes(cfg), check_data(cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    run_info = {
-        "format": RUN_FORMAT,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "config": cfg.to_dict(),
-        "seed": cfg.seed,
-        "seed_genomes": seeds,
-        "data": data,
-        "versions": versions(),
-    }
-    atomic_write_json(out / RUN_FILE, run_info)
-    _run(cfg, out, seeds, cfg.generations, observer)
+    # The executor checks its resources (GPUs the cluster lacks...) before any file is written.
+    with make_executor(cfg, make_problem(cfg)) as executor:
+        out.mkdir(parents=True, exist_ok=True)
+        run_info = {
+            "format": RUN_FORMAT,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "config": cfg.to_dict(),
+            "seed": cfg.seed,
+            "seed_genomes": seeds,
+            "data": data,
+            "versions": versions(),
+        }
+        atomic_write_json(out / RUN_FILE, run_info)
+        build_search(cfg, out, seeds, observer, executor).run(cfg.generations)
     return out
 
 
-def resume(run_dir: Path, generations: int | None = None, observer: Observer | None = None) -> Path:
-    """Continue a run to its generation target (or to `generations`, which may extend it)."""
+def resume(
+    run_dir: Path,
+    generations: int | None = None,
+    observer: Observer | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
+) -> Path:
+    """Continue a run to its generation target (or to `generations`, which may extend it).
+
+    `executor` and `ray_address` may move the remaining evaluations: results do not depend on
+    where they run, so the resumed run still ends where an uninterrupted one would.
+    """
     view = RunView(run_dir)  # checks the directory before anything runs
     if generations is not None and generations < 0:
         raise UsageError(f"--generations must be >= 0, got {generations}")
     target = generations if generations is not None else view.target
-    check_data(view.config)
-    _run(view.config, run_dir, view.info["seed_genomes"], target, observer)
+    moved: dict[str, Any] = {"executor": executor, "ray_address": ray_address}
+    try:
+        cfg = dataclasses.replace(view.config, **{k: v for k, v in moved.items() if v})
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"invalid resume option: {e}") from None
+    check_data(cfg)
+    with make_executor(cfg, view.problem()) as runner:
+        build_search(cfg, run_dir, view.info["seed_genomes"], observer, runner).run(target)
     return run_dir
-
-
-def _run(
-    cfg: RunConfig,
-    run_dir: Path,
-    seeds: list[dict[str, Any]],
-    target: int,
-    observer: Observer | None,
-) -> None:
-    search = build_search(cfg, run_dir, seeds, observer)
-    with search.executor:
-        search.run(target)
 
 
 # ---- reading a run -------------------------------------------------------------------------

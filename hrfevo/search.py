@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+import pandas as pd
+
 from hrfevo.executor import Executor, Job
 from hrfevo.pareto import front, write_logs
 from hrfevo.problem import Candidate, Problem
@@ -52,9 +54,13 @@ class Search:
             self.load_state_dict(read_json(run_dir / CHECKPOINT))
 
     def run(self, generations: int) -> None:
-        """Run until `generations` generations have finished (a checkpoint after each)."""
+        """Run until `generations` generations have finished (a checkpoint after each).
+
+        Saving first also rebuilds the derived logs of a run killed between its last
+        checkpoint and its logs, which would otherwise stay stale: no generation is left to run.
+        """
         self.target = generations
-        atomic_write_json(self.run_dir / CHECKPOINT, self.state_dict())
+        self.save()
         while self.generation < generations:
             self.step()
 
@@ -63,7 +69,10 @@ class Search:
         records = self.evaluate(candidates)
         self.strategy.tell(candidates, [self.problem.objectives(r) for r in records])
         self.generation += 1
-        self.save()
+        hv = self.save()
+        if self.observer:
+            stats = {str(k): v for k, v in hv.iloc[-1].items()}
+            self.observer.generation_finished(self.generation - 1, stats, self.front())
 
     def evaluate(self, candidates: list[Candidate]) -> list[dict[str, Any]]:
         """Journal records for the candidates, in order, running only those not journaled."""
@@ -83,15 +92,15 @@ class Search:
     def records(self) -> list[dict[str, Any]]:
         return list(self.journal.records.values())
 
-    def save(self) -> None:
+    def front(self) -> list[dict[str, Any]]:
+        """The front of every finished generation's evaluations."""
+        done = [r for r in self.records() if r["generation"] < self.generation]
+        return front(done, self.problem)
+
+    def save(self) -> pd.DataFrame:
+        """Checkpoint (atomically), then rewrite the derived logs; returns the hypervolume log."""
         atomic_write_json(self.run_dir / CHECKPOINT, self.state_dict())
-        hv = write_logs(self.run_dir, self.records(), self.problem, self.generation)
-        if self.observer:
-            last = {str(k): v for k, v in hv.iloc[-1].items()}
-            current = front(
-                [r for r in self.records() if r["generation"] < self.generation], self.problem
-            )
-            self.observer.generation_finished(self.generation - 1, last, current)
+        return write_logs(self.run_dir, self.records(), self.problem, self.generation)
 
     def state_dict(self) -> dict[str, Any]:
         return {

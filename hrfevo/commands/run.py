@@ -31,6 +31,12 @@ def add_parser(sub: Any) -> None:
 def add_execution_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", help="ray (default) or serial")
     p.add_argument("--ray-address", help="join this Ray cluster ('auto' or host:port)")
+    p.add_argument(
+        "--ray-dashboard",
+        action="store_true",
+        default=None,
+        help="serve Ray's dashboard from the local Ray (off by default)",
+    )
     p.add_argument("--cpus-per-eval", type=int, help="CPU cores (torch threads) per evaluation")
     p.add_argument("--gpus-per-eval", type=float, help="GPUs per evaluation, e.g. 0.25")
     p.add_argument(
@@ -54,6 +60,7 @@ def main(args: argparse.Namespace) -> int:
             "seeds",
             "executor",
             "ray_address",
+            "ray_dashboard",
             "cpus_per_eval",
             "gpus_per_eval",
             "eval_timeout",

@@ -21,8 +21,9 @@ class SerialExecutor(Executor):
 
     def as_completed(self) -> Iterator[dict[str, Any]]:
         while self.queue:
-            yield run_job(self.problem, self.queue[0])
-            self.queue.popleft()  # only now: the job being run still counts as pending
+            record = run_job(self.problem, self.queue[0])
+            self.queue.popleft()  # only now: the job being run counts as pending until done
+            yield record
 
     @property
     def pending(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import lru_cache
 from typing import Any
@@ -94,6 +95,14 @@ class SpectralProblem(Problem):
 
     def budget(self) -> dict[str, Any]:
         return self.train_cfg.to_dict()
+
+    def on_device(self, device: str) -> SpectralProblem:
+        if self.train_cfg.device != "auto":  # the budget names a device: keep it
+            return self
+        budget = dataclasses.replace(self.train_cfg, device=device)
+        return SpectralProblem(
+            self.space, budget, self.data, self.objective_names, self.crossover_prob
+        )
 
     def hv_point(self, objectives: Objectives) -> Objectives:
         return tuple(

@@ -148,6 +148,10 @@ CASES: dict[str, tuple[Case, str]] = {
         lambda t, r, d: ["resume", str(r), "--generations", "-2"],
         "--generations",
     ),
+    "resume unknown executor": (
+        lambda t, r, d: ["resume", str(r), "--executor", "dask"],
+        "executor='dask'",
+    ),
     "status missing dir": (
         lambda t, r, d: ["status", str(t / "nothing")],
         "is not a run directory",

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,18 @@ def test_same_seed_gives_the_same_journal_and_front_in_a_fresh_process(
         json.loads(line)["key"] for line in (again / "journal.jsonl").read_text().splitlines()
     ]
     assert len(pd.read_csv(reference / "hypervolume.csv")) == 2
+
+
+def test_resume_rebuilds_logs_lost_after_the_last_checkpoint(
+    reference: Path, tmp_path: Path
+) -> None:
+    """A kill between the final checkpoint and the logs leaves no generation to run."""
+    copy = tmp_path / "copy"
+    shutil.copytree(reference, copy)
+    (copy / "pareto.csv").unlink()
+    (copy / "hypervolume.csv").write_text("stale\n")
+    subprocess.run(hrfevo_cmd("resume", copy), check=True, capture_output=True)
+    assert snapshot(copy) == snapshot(reference)
 
 
 def _kill_after(cmd: list[str], journal: Path, lines: int) -> int:
