@@ -20,12 +20,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def load_1min() -> float:
+    """The 1-minute load average (0 where the OS has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+
+
 def machine_lines(threads: int) -> list[str]:
     """Markdown bullet lines: CPU, cores, torch threads, versions, load and date."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return [
-        f"- CPU: {cpu_model()}, {os.cpu_count()} cores visible, {threads} torch threads",
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores visible; torch threads: {threads}",
         f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.platform()}",
         f"- load average (1, 5, 15 min) when the run started: {load}",
         f"- date: {now}",

@@ -16,7 +16,7 @@ import numpy as np
 import pywt
 
 from hrfevo.genome import ArchGenes, Genome, WaveletGenes
-from hrfevo.space import SearchSpace
+from hrfevo.space import NYQUIST_MARGIN, SearchSpace
 from model import FAMILIES, BasisSpec, default_basis
 
 Rng = np.random.Generator
@@ -134,7 +134,7 @@ def _repair_function(b: BasisSpec, d_model: int, space: SearchSpace) -> BasisSpe
     phase = round(b.phase % (2 * math.pi), DECIMALS)
     return BasisSpec(
         family=family,
-        frequency=_clamp(b.frequency, MIN_FREQUENCY, d_model / 2),
+        frequency=_clamp(b.frequency, MIN_FREQUENCY, d_model / 2 - NYQUIST_MARGIN),
         phase=phase if phase < 2 * math.pi else 0.0,  # rounding may land on 2π itself
         shape=_clamp(b.shape, *fam.shape_range) if fam.shape_range else 0.0,
         center=_clamp(b.center, 0.0, 1.0) if fam.uses_center else 0.5,

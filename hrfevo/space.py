@@ -13,6 +13,10 @@ from hrfevo.genome import Genome
 from model import FAMILIES
 from model.config import BAND_MIXING_CHOICES, EMBEDDING_CHOICES, MIXER_CHOICES, max_wavelet_levels
 
+# Basis frequencies stay half a cycle below Nyquist (D/2), where a sine of some phases samples
+# to all zeros on the grid.
+NYQUIST_MARGIN = 0.5
+
 
 def _fail(name: str, value: Any, why: str) -> NoReturn:
     raise ValueError(f"space.{name}={value!r}: {why}")
@@ -142,6 +146,8 @@ class SearchSpace:
         )
         for i, b in enumerate(g.basis):
             why = b.problem(g.arch.d_model)
+            if why is None and b.frequency > g.arch.d_model / 2 - NYQUIST_MARGIN:
+                why = f"frequency {b.frequency} within {NYQUIST_MARGIN} of Nyquist"
             if why is None and b.family not in self.basis_families:
                 why = f"family {b.family!r} not in {self.basis_families}"
             if why:

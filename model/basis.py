@@ -102,7 +102,18 @@ class BasisSpec:
             return f"{self.family} shape {self.shape} outside [{lo_hi[0]}, {lo_hi[1]}]"
         if not 0.0 <= self.center <= 1.0:
             return f"center {self.center} outside [0, 1]"
+        if not self.sample(d_model).abs().max() > 1e-6:  # e.g. sin(πd): a sine at Nyquist
+            return f"samples to zero on the {d_model}-point grid (a wasted basis function)"
         return None
+
+    def sample(self, d_model: int) -> Tensor:
+        """This function on the D-point grid, in float64: (D,)."""
+        u = torch.arange(d_model, dtype=torch.float64) / d_model
+        f, p, s, c = (
+            torch.tensor(float(x), dtype=torch.float64)
+            for x in (self.frequency, self.phase, self.shape, self.center)
+        )
+        return FAMILIES[self.family].fn(u, f, p, s, c)
 
 
 def _is_finite_number(x: object) -> bool:

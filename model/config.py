@@ -29,8 +29,9 @@ def _fail(name: str, value: Any, why: str) -> NoReturn:
 def max_wavelet_levels(wavelet: str, seq_len: int) -> int:
     """Deepest causal à trous cascade whose level-J filter still fits in the context.
 
-    Same bound as PyWavelets' `dwt_max_level`: the level-J band filter spans
-    (L-1)(2^J - 1) + 1 taps for a filter of length L, which must not exceed `seq_len`.
+    PyWavelets' `dwt_max_level`: the largest J with (L-1)·2^J <= seq_len for a filter of
+    length L. That keeps the level-J band filter, which spans (L-1)(2^J - 1) + 1 taps, inside
+    the context with L-2 taps to spare.
     """
     return int(pywt.dwt_max_level(seq_len, pywt.Wavelet(wavelet).dec_len))
 
@@ -145,6 +146,8 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if isinstance(self.mixer, list):
+            d["mixer"] = list(self.mixer)  # a copy: editing the dict must not edit the config
         if isinstance(self.harmonic_bases, list):
             d["harmonic_bases"] = [s.to_dict() for s in self.harmonic_bases]
         return d

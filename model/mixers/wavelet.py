@@ -65,10 +65,8 @@ class WaveletMixer(Mixer):
         # Unit gain at init: J+1 bands of orthonormal filters, BAND_TAPS taps each.
         self.taps = nn.Parameter(torch.randn(J + 1, D, BAND_TAPS) / math.sqrt((J + 1) * BAND_TAPS))
         self.skip = nn.Parameter(torch.ones(D))
+        # SpectralLM's N(0, 0.02) init makes the gate's logits small: near-equal band weights.
         self.band_gate = nn.Linear(D, J + 1) if self.gated else None
-        if self.band_gate is not None:
-            nn.init.zeros_(self.band_gate.weight)  # start with equal weight on every band
-            nn.init.zeros_(self.band_gate.bias)
 
     def band_responses(self) -> Tensor:
         """Each band's whole causal filter k_b ⊛ f_b for every channel: (J+1, D, K) taps."""
@@ -97,5 +95,5 @@ class WaveletMixer(Mixer):
         # inverse FFT per output band, 6 FLOPs per complex product bin, and the gated sum.
         synth = 2 * nb * D * BAND_TAPS * K
         spectral = D * ((1 + 2 * n_out) * fft_flops(n_fft) + 6 * n_out * n_freq)
-        recombine = 2 * nb * D * T if self.gated else 0
+        recombine = (2 * nb - 1) * D * T if self.gated else 0  # nb products, nb-1 sums
         return proj + (synth + spectral + recombine) / T
