@@ -68,8 +68,9 @@ class RunConfig:
     objectives: list[str] = field(default_factory=lambda: ["perplexity", "flops_per_token"])
     crossover_prob: float = 0.9  # chance that a child has two parents (it is always mutated)
     # Genomes in generation 0: "transformer" (the baseline), a genome JSON file, or a run
-    # directory (its final front). Random genomes fill the rest of the population.
-    seeds: list[str] = field(default_factory=lambda: ["transformer"])
+    # directory (its final front). Random genomes fill the rest of the population. None: the
+    # transformer when the space can express it (attention and a table embedding), else none.
+    seeds: list[str] | None = None
     space: SearchSpace = field(default_factory=SearchSpace)
     # Each proxy run: TrainConfig fields, except seed and threads (set by seed, cpus_per_eval).
     budget: dict[str, Any] = field(

@@ -90,7 +90,11 @@ def _config(run: RunData) -> str:
     cfg = run.config.to_dict()
     rows = [(k, f"`{json.dumps(cfg[k])}`") for k in SETTINGS]
     rows += [
-        ("seeds", ", ".join(cfg["seeds"]) or "none"),
+        (
+            "seeds",
+            f"{len(run.info.get('seed_genomes', []))} genomes from "
+            + (", ".join(cfg["seeds"]) or "none" if cfg["seeds"] is not None else "the default"),
+        ),
         ("budget", f"`{json.dumps(cfg['budget'])}`"),
     ]
     return (

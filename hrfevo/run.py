@@ -57,7 +57,8 @@ def versions() -> dict[str, str]:
 def seed_genomes(cfg: RunConfig) -> list[dict[str, Any]]:
     """The generation-0 genomes named by cfg.seeds, each checked against the space."""
     out: list[dict[str, Any]] = []
-    for source in cfg.seeds:
+    sources = cfg.seeds if cfg.seeds is not None else ["transformer"] * _baseline_fits(cfg.space)
+    for source in sources:
         for g in _genomes_from(source, cfg.space):
             problems = cfg.space.problems(g)
             if problems:
@@ -82,9 +83,13 @@ def _genomes_from(source: str, space: SearchSpace) -> list[Genome]:
         raise UsageError(f"genome file {path} is not a valid genome: {e}") from None
 
 
+def _baseline_fits(space: SearchSpace) -> bool:
+    return "attention" in space.mixers and "table" in space.embeddings
+
+
 def _baseline(space: SearchSpace) -> Genome:
     """The transformer baseline, sized to the middle of the space."""
-    if "attention" not in space.mixers or "table" not in space.embeddings:
+    if not _baseline_fits(space):
         raise UsageError(
             "seed 'transformer' needs 'attention' in space.mixers and 'table' in space.embeddings"
         )

@@ -140,6 +140,20 @@ CASES: dict[str, tuple[Case, str]] = {
         ],
         "is not a valid genome",
     ),
+    "transformer seed outside the space": (
+        lambda t, r, d: [
+            "run",
+            "--data",
+            str(d),
+            "--out",
+            str(t / "o"),
+            "--seeds",
+            "transformer",
+            "--config",
+            str(_write(t / "c.yaml", "space: {mixers: [wavelet, fourier]}\n")),
+        ],
+        "seed 'transformer' needs 'attention'",
+    ),
     "resume missing dir": (
         lambda t, r, d: ["resume", str(t / "nothing")],
         "is not a run directory",
@@ -226,6 +240,19 @@ def test_bad_input_from_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_the_default_seed_is_the_transformer_where_the_space_allows_it(tmp_path: Path) -> None:
+    from hrfevo.config import resolve
+    from hrfevo.run import seed_genomes
+
+    [baseline] = seed_genomes(resolve("smoke", None, {}))
+    assert (
+        set(baseline["arch"]["mixers"]) == {"attention"}
+        and baseline["arch"]["embedding"] == "table"
+    )
+    config = _write(tmp_path / "c.yaml", "space: {mixers: [wavelet, fourier]}\n")
+    assert seed_genomes(resolve("smoke", config, {})) == []
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
