@@ -54,9 +54,9 @@ def small_estimate(sample: int, seed: int) -> tuple[int, float, float]:
         began = time.perf_counter()
         problem.evaluate(random_genome(cfg.space, rng).to_dict())
         seconds.append(time.perf_counter() - began)
-    evaluations = cfg.population * (cfg.generations)  # an upper bound: repeats are cached
-    workers = os.cpu_count() or 1
-    return evaluations, statistics.mean(seconds), evaluations * statistics.mean(seconds) / workers / 60
+    evaluations = cfg.population * cfg.generations  # an upper bound: repeats are cached
+    mean, workers = statistics.mean(seconds), os.cpu_count() or 1
+    return evaluations, mean, evaluations * mean / workers / 60
 
 
 def report(smoke: float, tiny: float, small: tuple[int, float, float], sample: int) -> str:

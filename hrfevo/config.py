@@ -16,6 +16,7 @@ import yaml
 
 from hrfevo.errors import UsageError
 from hrfevo.space import SearchSpace
+from model.config import reject_unknown_fields
 from model.train_config import TrainConfig
 
 STRATEGY_CHOICES = ("nsga2", "random")
@@ -137,9 +138,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+        reject_unknown_fields(cls, d, "config")
         return cls(**d)
 
 

@@ -15,9 +15,11 @@ SHOWN = 5  # front members listed after each generation
 
 
 class Progress:
-    def __init__(self, problem: Problem, target: int, stream: TextIO = sys.stderr) -> None:
-        self.problem, self.target, self.stream = problem, target, stream
-        self.tty = stream.isatty()
+    def __init__(self, problem: Problem, target: int, stream: TextIO | None = None) -> None:
+        # sys.stderr is looked up now, not at import, so a replaced stderr is honoured.
+        self.problem, self.target = problem, target
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
         self.done = self.total = 0
 
     def _print(self, text: str) -> None:

@@ -11,7 +11,13 @@ import pywt
 
 from hrfevo.genome import Genome
 from model import FAMILIES
-from model.config import BAND_MIXING_CHOICES, EMBEDDING_CHOICES, MIXER_CHOICES, max_wavelet_levels
+from model.config import (
+    BAND_MIXING_CHOICES,
+    EMBEDDING_CHOICES,
+    MIXER_CHOICES,
+    max_wavelet_levels,
+    reject_unknown_fields,
+)
 
 # Basis frequencies stay half a cycle below Nyquist (D/2), where a sine of some phases samples
 # to all zeros on the grid.
@@ -159,7 +165,5 @@ class SearchSpace:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SearchSpace:
-        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"space: unknown field(s) {', '.join(unknown)}")
+        reject_unknown_fields(cls, d, "space")
         return cls(**d)

@@ -26,6 +26,13 @@ def _fail(name: str, value: Any, why: str) -> NoReturn:
     raise ValueError(f"ModelConfig.{name}={value!r}: {why}")
 
 
+def reject_unknown_fields(cls: type, d: dict[str, Any], where: str) -> None:
+    """Raise a ValueError naming every key of `d` that is not a field of the dataclass `cls`."""
+    unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
+
+
 def max_wavelet_levels(wavelet: str, seq_len: int) -> int:
     """Deepest causal à trous cascade whose level-J filter still fits in the context.
 
@@ -155,10 +162,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         """Inverse of `to_dict`; an unknown key is a ValueError naming it."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"ModelConfig: unknown field(s) {', '.join(unknown)}")
+        reject_unknown_fields(cls, d, "ModelConfig")
         missing = [n for n in ("vocab_size", "seq_len", "d_model", "n_layers") if n not in d]
         if missing:
             raise ValueError(f"ModelConfig: missing required field(s) {', '.join(missing)}")

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from model.config import reject_unknown_fields
+
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
@@ -84,7 +86,5 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Inverse of `to_dict`; an unknown key is a ValueError naming it."""
-        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"TrainConfig: unknown field(s) {', '.join(unknown)}")
+        reject_unknown_fields(cls, d, "TrainConfig")
         return cls(**d)

@@ -14,17 +14,7 @@ from hrfevo.errors import UsageError
 from hrfevo.genome import Genome
 from hrfevo.problems.spectral import METRICS
 from hrfevo.run import RunView
-from tests.hrfevo.smoke_run import empty_copy, smoke_run
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path) -> Path:
-    return smoke_run(tmp_path_factory.getbasetemp(), shakespeare)
-
-
-@pytest.fixture(scope="module")
-def run(run_dir: Path) -> RunData:
-    return load_run(run_dir)
+from tests.hrfevo.damage import empty_copy
 
 
 def journal(run_dir: Path) -> list[dict]:

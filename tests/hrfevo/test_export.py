@@ -8,24 +8,14 @@ from pathlib import Path
 import pytest
 
 import hrfevo
-from hrfevo.api import RunData, load_run
+from hrfevo.api import RunData
 from hrfevo.cli import main
 from hrfevo.genome import Genome
 from hrfevo.selection import knee, parse_select
 from model import SpectralLM
 from model.data import load_corpus
 from model.train import evaluate
-from tests.hrfevo.smoke_run import empty_copy, smoke_run
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path) -> Path:
-    return smoke_run(tmp_path_factory.getbasetemp(), shakespeare)
-
-
-@pytest.fixture(scope="module")
-def run(run_dir: Path) -> RunData:
-    return load_run(run_dir)
+from tests.hrfevo.damage import empty_copy
 
 
 @pytest.fixture(scope="module")

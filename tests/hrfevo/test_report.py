@@ -8,24 +8,14 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from hrfevo.api import RunData, load_run
+from hrfevo.api import RunData
 from hrfevo.cli import main
 from hrfevo.plots import hypervolume_figure, pareto_figure
 from hrfevo.reporter import report
 from hrfevo.selection import knee
-from tests.hrfevo.smoke_run import copy_with_failure, empty_copy, smoke_run
+from tests.hrfevo.damage import copy_with_failure, empty_copy
 
 FILES = ["hypervolume.png", "pareto.png", "summary.md"]
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path) -> Path:
-    return smoke_run(tmp_path_factory.getbasetemp(), shakespeare)
-
-
-@pytest.fixture(scope="module")
-def run(run_dir: Path) -> RunData:
-    return load_run(run_dir)
 
 
 @pytest.fixture(scope="module")

@@ -23,28 +23,6 @@ def tree_digest(root: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path) -> Path:
-    out = tmp_path_factory.mktemp("smoke") / "run"
-    assert (
-        main(
-            [
-                "run",
-                "--preset",
-                "smoke",
-                "--executor",
-                "serial",
-                "--data",
-                str(shakespeare),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
-    return out
-
-
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     try:
         code = main(args)
@@ -53,8 +31,8 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, capsys.readouterr().err
 
 
-def test_status_reports_the_run(smoke_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["status", str(smoke_run)]) == 0
+def test_status_reports_the_run(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", str(run_dir)]) == 0
     out = capsys.readouterr().out
     generations = PRESETS["smoke"]["generations"]
     assert f"generation   {generations}/{generations}" in out
@@ -62,10 +40,10 @@ def test_status_reports_the_run(smoke_run: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_resume_of_a_finished_run_runs_nothing_and_can_extend(
-    smoke_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     copy = tmp_path / "copy"
-    subprocess.run(["cp", "-r", str(smoke_run), str(copy)], check=True)
+    subprocess.run(["cp", "-r", str(run_dir), str(copy)], check=True)
     before = (copy / "journal.jsonl").read_bytes()
     assert main(["resume", str(copy)]) == 0
     assert (copy / "journal.jsonl").read_bytes() == before
@@ -80,12 +58,12 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-Case = Callable[[Path, Path, Path], list[str]]  # (tmp, smoke_run, data) -> argv
+Case = Callable[[Path, Path, Path], list[str]]  # (tmp, run_dir, data) -> argv
 CASES: dict[str, tuple[Case, str]] = {
     "unknown preset": (lambda t, r, d: ["run", "--preset", "huge"], "unknown preset 'huge'"),
     "unknown config key": (
         lambda t, r, d: ["run", "--config", str(_write(t / "c.yaml", "populaton: 4\n"))],
-        "unknown config key(s): populaton",
+        "config: unknown field(s) populaton",
     ),
     "malformed yaml": (
         lambda t, r, d: ["run", "--config", str(_write(t / "c.yaml", "space: [1, 2\n"))],
@@ -183,18 +161,18 @@ def _big_genome() -> dict:  # type: ignore[type-arg]
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     name: str,
     tmp_path: Path,
-    smoke_run: Path,
+    run_dir: Path,
     shakespeare: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     build, needle = CASES[name]
-    args = build(tmp_path, smoke_run, shakespeare)
-    before_tmp, before_run = tree_digest(tmp_path), tree_digest(smoke_run)
+    args = build(tmp_path, run_dir, shakespeare)
+    before_tmp, before_run = tree_digest(tmp_path), tree_digest(run_dir)
     code, err = run_cli(args, capsys)
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert needle in err
-    assert tree_digest(tmp_path) == before_tmp and tree_digest(smoke_run) == before_run
+    assert tree_digest(tmp_path) == before_tmp and tree_digest(run_dir) == before_run
 
 
 @pytest.mark.parametrize(
@@ -218,12 +196,12 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
 def test_resuming_a_damaged_run_is_exit_2(
     damage: Callable[[Path], object],
     needle: str,
-    smoke_run: Path,
+    run_dir: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     copy = tmp_path / "copy"
-    subprocess.run(["cp", "-r", str(smoke_run), str(copy)], check=True)
+    subprocess.run(["cp", "-r", str(run_dir), str(copy)], check=True)
     damage(copy)
     before = tree_digest(copy)
     code, err = run_cli(["resume", str(copy)], capsys)

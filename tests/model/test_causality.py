@@ -16,21 +16,8 @@ from torch import Tensor
 
 from model import ModelConfig, SpectralLM
 from model.mixers import MIXERS
+from tests.model.banks import WAVELETS
 
-WAVELETS = [
-    "haar",
-    "db2",
-    "db4",
-    "sym5",
-    "coif2",
-    "bior2.2",
-    "rbio3.1",
-    "db8",
-    "sym8",
-    "coif1",
-    "bior4.4",
-    "dmey",
-]
 # (mixer, band_mixing): the wavelet mixer has two ways of combining its bands.
 KINDS = [("wavelet", "sum"), ("wavelet", "gate"), ("fourier", "sum"), ("attention", "sum")]
 

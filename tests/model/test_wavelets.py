@@ -18,21 +18,8 @@ import torch.nn.functional as F
 from model import ModelConfig
 from model.mixers.wavelet import BAND_TAPS, WaveletMixer, band_kernels
 from model.wavelets import band_filters, causal_swt, filter_bank, swt_shift, upsample
+from tests.model.banks import WAVELETS
 
-FAMILIES = [
-    "haar",
-    "db2",
-    "db4",
-    "sym5",
-    "coif2",
-    "bior2.2",
-    "rbio3.1",
-    "db8",
-    "sym8",
-    "coif1",
-    "bior4.4",
-    "dmey",
-]
 ORTHOGONAL = ["haar", "db2", "db4", "db8", "sym5", "sym8", "coif1", "coif2"]
 
 
@@ -72,7 +59,7 @@ def levels_for(name: str, n: int) -> int:
     return min(4, pywt.dwt_max_level(n, pywt.Wavelet(name).dec_len))
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", WAVELETS)
 def test_causal_swt_matches_pywt_swt(name: str) -> None:
     n = 256
     x = np.random.default_rng(0).standard_normal(n)
@@ -97,7 +84,7 @@ def test_causal_swt_shape_and_batching() -> None:
     torch.testing.assert_close(out[1, 2], causal_swt(x[1, 2], "db2", 3))
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", WAVELETS)
 def test_band_filters_are_the_cascade(name: str) -> None:
     """Band b of causal_swt is x convolved (causally) with band_filters(name, J)[b]."""
     n = 256

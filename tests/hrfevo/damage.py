@@ -1,21 +1,12 @@
-"""One smoke run per test session, shared by the tests that only read a finished run."""
+"""Damaged copies of a finished run, for the tests of what reads runs."""
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 from pathlib import Path
 
-from hrfevo.config import resolve
-from hrfevo.run import RUN_FILE, start
-
-
-@functools.cache
-def smoke_run(root: Path, data: Path) -> Path:
-    """A finished smoke run (serial executor, the `data` corpus) under `root`. Read it only."""
-    cfg = resolve("smoke", None, {"executor": "serial", "data": str(data)})
-    return start(cfg, root / "shared-smoke-run")
+from hrfevo.run import RUN_FILE
 
 
 def empty_copy(run: Path, out: Path) -> Path:
