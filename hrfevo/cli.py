@@ -8,6 +8,7 @@ registers its flags and sets `func`. Heavy imports (torch, ray) happen inside `f
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -41,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hrfevo {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `hrfevo status RUN | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -111,13 +111,17 @@ class RunConfig:
             _fail("gpus_per_eval", self.gpus_per_eval, "must be >= 0, and whole when above 1")
         if self.eval_timeout is not None and not self.eval_timeout > 0:
             _fail("eval_timeout", self.eval_timeout, "must be a positive number of seconds")
+        if self.eval_timeout is not None and self.executor == "serial":
+            _fail(
+                "eval_timeout", self.eval_timeout, "needs the ray executor (serial cannot stop one)"
+            )
         if not isinstance(self.max_retries, int) or self.max_retries < 0:
             _fail("max_retries", self.max_retries, "must be an integer >= 0")
         if not isinstance(self.ray_dashboard, bool):
             _fail("ray_dashboard", self.ray_dashboard, "must be true or false")
         if isinstance(self.space, dict):
             self.space = SearchSpace.from_dict(self.space)
-        self.train_config()  # checks the budget
+        self.train_config().num_steps(self.space.seq_len)  # checks the budget
 
     def train_config(self) -> TrainConfig:
         """The budget of every proxy run, seeded by the run and threaded by cpus_per_eval."""

@@ -6,7 +6,6 @@ finished records in completion order; the search loop puts them back in proposal
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import time
@@ -17,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hrfevo.config import RunConfig
+from hrfevo.errors import UsageError
 from hrfevo.problem import Candidate, Problem
+from hrfevo.storage import finite
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,17 @@ def worker_info(device: str = "cpu") -> dict[str, Any]:
     return info
 
 
-def _finite(metrics: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no inf or NaN: a diverged run's losses are recorded as null."""
-    return {
-        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in metrics.items()
-    }
-
-
 def run_job(problem: Problem, job: Job) -> dict[str, Any]:
-    """Evaluate one job into a journal record. Never raises: a crash is status "failed"."""
+    """Evaluate one job into a journal record: a crashing genome is status "failed".
+
+    A UsageError (the worker's corpus is not the run's) is not the genome's fault: it is
+    raised, and stops the run, rather than journaled.
+    """
     started = time.time()
     try:
         result, error = problem.evaluate(job.candidate), None
+    except UsageError:
+        raise
     except Exception as e:  # a crashing genome must not crash the run
         result = {"status": "failed", "traceback": traceback.format_exc(limit=8)}
         error = f"{type(e).__name__}: {e}".splitlines()[0]
@@ -56,7 +56,7 @@ def run_job(problem: Problem, job: Job) -> dict[str, Any]:
         problem,
         job,
         result["status"],
-        _finite(result.get("metrics", {})),
+        finite(result.get("metrics", {})),
         error,
         worker_info(result.get("device", "cpu")),
         result.get("timings", {}) | {"started": started, "finished": time.time()},
@@ -94,10 +94,16 @@ def _record(
 
 
 class Executor(ABC):
-    """Runs jobs for one problem. Use as a context manager so workers are always released."""
+    """Runs jobs for one problem. Use as a context manager so workers are always released.
+
+    Every executor runs evaluations on the CPU unless `cfg.gpus_per_eval` asks for a GPU, so
+    a GPU that happens to be visible never changes the results.
+    """
 
     def __init__(self, problem: Problem, cfg: RunConfig | None = None) -> None:
-        self.problem, self.cfg = problem, cfg  # cfg: execution settings (Ray needs them)
+        self.cfg = cfg  # execution settings (Ray needs them)
+        wants_gpu = cfg is not None and cfg.gpus_per_eval > 0
+        self.problem = problem.on_device("auto" if wants_gpu else "cpu")
 
     @abstractmethod
     def submit(self, job: Job) -> None: ...

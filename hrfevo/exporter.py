@@ -16,10 +16,6 @@ renamed into place, so bad input or a crash leaves no half-written DIR.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +24,11 @@ from hrfevo.api import Record, RunData
 from hrfevo.errors import UsageError
 from hrfevo.genome import Genome, to_model_config
 from hrfevo.model_card import model_card
+from hrfevo.problems.spectral import open_corpus
 from hrfevo.selection import Selection, choose, parse_select
+from hrfevo.storage import check_new_dir, staged_dir, write_json
 from model import ModelConfig, SpectralLM
-from model.data import Corpus, DataError, load_corpus
+from model.data import Corpus
 from model.train import TrainConfig, TrainResult, resolve_device, train
 
 # The proxy run's val_loss is reproduced exactly on the same CPU build; a different machine
@@ -81,7 +79,7 @@ def plan_export(
 ) -> ExportPlan:
     """Check every input (UsageError naming the first problem) and resolve the export."""
     selection = parse_select(select)
-    check_out(out)
+    check_new_dir(out)
     if retrain_steps is not None and retrain_steps < 1:
         raise UsageError(f"--retrain-steps {retrain_steps}: must be a positive integer")
     data = run if isinstance(run, RunData) else RunData(run)
@@ -103,13 +101,6 @@ def plan_export(
     )
 
 
-def check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        raise UsageError(f"--out {out} exists and is not empty")
-
-
 def train_config(record: Record, retrain_steps: int | None, device: str) -> TrainConfig:
     """The journal line's budget, on `device`, with `retrain_steps` replacing its length."""
     budget = dict(record["budget"], device=device)
@@ -125,17 +116,8 @@ def train_config(record: Record, retrain_steps: int | None, device: str) -> Trai
 
 def run_corpus(data: RunData) -> Corpus:
     """The run's corpus, checked to be byte for byte the one it was searched on."""
-    spec, recorded = data.config.data, data.info["data"]["sha256"]
-    try:
-        corpus = load_corpus(spec, min_tokens=data.config.space.seq_len + 1)
-    except DataError as e:
-        raise UsageError(str(e)) from None
-    if corpus.sha256 != recorded:
-        raise UsageError(
-            f"corpus {spec!r} has changed since the run (sha256 {corpus.sha256[:12]}, "
-            f"recorded {recorded[:12]}): its weights cannot be reproduced"
-        )
-    return corpus
+    config = data.config
+    return open_corpus(config.data, config.space.seq_len + 1, data.info["data"]["sha256"])
 
 
 def metrics(plan: ExportPlan, model: SpectralLM, result: TrainResult) -> dict[str, Any]:
@@ -165,24 +147,10 @@ def metrics(plan: ExportPlan, model: SpectralLM, result: TrainResult) -> dict[st
 
 def write(plan: ExportPlan, model: SpectralLM, result: TrainResult) -> Path:
     """Write the directory beside `plan.out`, then rename it into place."""
-    plan.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.", dir=plan.out.parent))
-    try:
+    with staged_dir(plan.out) as tmp:
         model.save_pretrained(tmp)
         m = metrics(plan, model, result)
-        _write_json(tmp / "genome.json", plan.genome.to_dict())
-        _write_json(tmp / "metrics.json", m)
+        write_json(tmp / "genome.json", plan.genome.to_dict())
+        write_json(tmp / "metrics.json", m)
         (tmp / "MODEL_CARD.md").write_text(model_card(plan, m), encoding="utf-8")
-        for path in (tmp, *tmp.iterdir()):  # mkdtemp (and safetensors) make them private
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        if plan.out.is_dir():
-            plan.out.rmdir()  # checked empty; rmdir refuses if something appeared since
-        os.replace(tmp, plan.out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return plan.out
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")

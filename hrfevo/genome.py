@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from model import BasisSpec, ModelConfig
+from model.ffn import hidden_width
 
 KEY_LENGTH = 16  # hex digits of sha256: 64 bits, ample for one run's few thousand genomes
 
@@ -64,16 +65,25 @@ class Genome:
         return cls(basis, WaveletGenes(**d["wavelet"]), ArchGenes(**arch))
 
     def expressed(self) -> dict[str, Any]:
-        """The genes the built model reads (see the module docstring)."""
+        """The genes the built model reads, as it reads them (see the module docstring).
+
+        Basis functions are canonical (see `BasisSpec.canonical`: the phase wrapped, ignored
+        parameters reset) and the FFN is sized by its hidden width, so genomes that differ only
+        in ways the model cannot see (phase 0 or 2π, ffn_mult 2 or 2.001) share one key.
+        """
         d = self.to_dict()
+        d["basis"] = [b.canonical().to_dict() for b in self.basis]
+        arch = d["arch"]
+        arch["spectral_share"] = float(self.arch.spectral_share)
+        del arch["ffn_mult"]
+        if self.arch.spectral_share < 1.0:  # all spectral (1.0): no MLP to size
+            arch["ffn_hidden"] = hidden_width(self.arch.d_model, self.arch.ffn_mult)
         if "wavelet" not in self.arch.mixers:
             del d["wavelet"]
         if "attention" not in self.arch.mixers:
-            del d["arch"]["n_heads"]
+            del arch["n_heads"]
         if self.arch.embedding == "table":
             del d["basis"]
-        if self.arch.spectral_share == 1.0:  # the FFN is all spectral: no MLP to size
-            del d["arch"]["ffn_mult"]
         return d
 
     @property

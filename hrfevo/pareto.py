@@ -2,7 +2,7 @@
 
 The front of generation g is the non-dominated set of every successful evaluation proposed
 in generations 0..g, so it never loses ground and `pareto.csv` / `hypervolume.csv` can be
-rebuilt from `journal.jsonl` at any time (`hrfevo status` and `resume` do).
+rebuilt from `journal.jsonl` at any time (every generation, and `resume`, rewrite them).
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ place (each one replaced atomically); the run itself is only read.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from hrfevo.errors import UsageError
 from hrfevo.model_card import markdown_table
 from hrfevo.plots import hypervolume_figure, pareto_figure
 from hrfevo.selection import knee
+from hrfevo.storage import atomic_replace, atomic_write_text
 
 REPORTS = Path("reports")
 TOP = 10  # front members listed in summary.md
@@ -43,20 +43,12 @@ def report(run: str | Path | RunData, out: str | Path | None = None) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     _save(pareto_figure(data), target / "pareto.png")
     _save(hypervolume_figure(data), target / "hypervolume.png")
-    _replace_text(target / "summary.md", summary(data))
+    atomic_write_text(target / "summary.md", summary(data))
     return target
 
 
 def _save(fig: Figure, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=DPI, format=path.suffix[1:])
-    os.replace(tmp, path)
-
-
-def _replace_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_replace(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format=path.suffix[1:]))
 
 
 def summary(run: RunData) -> str:

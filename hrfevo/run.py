@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import time
 from importlib import metadata
@@ -29,16 +30,15 @@ from hrfevo.executors import EXECUTORS
 from hrfevo.genome import Genome, transformer_genome
 from hrfevo.operators import repair
 from hrfevo.pareto import front
-from hrfevo.problems.spectral import SpectralProblem
+from hrfevo.problems.spectral import SpectralProblem, open_corpus
 from hrfevo.search import CHECKPOINT, JOURNAL, Observer, Search
 from hrfevo.space import SearchSpace
-from hrfevo.storage import Journal, atomic_write_json, read_json
+from hrfevo.storage import Journal, atomic_write_json, check_new_dir, locked, read_json
 from hrfevo.strategies import STRATEGIES
-from model.data import DataError, load_corpus
 
 RUN_FILE = "run.json"
-RUN_FORMAT = 1  # bumped whenever the run directory's layout or meaning changes
-LIBRARIES = ("hrfevo", "torch", "numpy", "deap", "ray", "PyWavelets", "optuna", "pandas", "moocore")
+RUN_FORMAT = 2  # bumped whenever the run directory's layout or meaning changes
+LIBRARIES = ("hrfevo", "torch", "numpy", "deap", "ray", "PyWavelets", "pandas", "moocore")
 
 
 def versions() -> dict[str, str]:
@@ -60,7 +60,10 @@ def seed_genomes(cfg: RunConfig) -> list[dict[str, Any]]:
     sources = cfg.seeds if cfg.seeds is not None else ["transformer"] * _baseline_fits(cfg.space)
     for source in sources:
         for g in _genomes_from(source, cfg.space):
-            problems = cfg.space.problems(g)
+            try:
+                problems = cfg.space.problems(g)
+            except TypeError as e:  # e.g. "n_layers": "2" in a genome file
+                problems = [f"a gene has the wrong type ({e})"]
             if problems:
                 raise UsageError(f"seed genome from {source} does not fit the space: {problems[0]}")
             out.append(g.to_dict())
@@ -109,17 +112,23 @@ def build_search(
     seeds: list[dict[str, Any]],
     observer: Observer | None,
     executor: Executor | None = None,
+    data_sha256: str | None = None,
 ) -> Search:
-    problem = make_problem(cfg)
+    problem = make_problem(cfg, data_sha256)
     strategy = STRATEGIES[cfg.strategy](
         problem, cfg.population, np.random.default_rng(cfg.seed), seeds
     )
     return Search(run_dir, problem, strategy, executor or make_executor(cfg, problem), observer)
 
 
-def make_problem(cfg: RunConfig) -> SpectralProblem:
+def make_problem(cfg: RunConfig, data_sha256: str | None = None) -> SpectralProblem:
     return SpectralProblem(
-        cfg.space, cfg.train_config(), cfg.data, tuple(cfg.objectives), cfg.crossover_prob
+        cfg.space,
+        cfg.train_config(),
+        cfg.data,
+        tuple(cfg.objectives),
+        cfg.crossover_prob,
+        data_sha256,
     )
 
 
@@ -129,24 +138,24 @@ def make_executor(cfg: RunConfig, problem: SpectralProblem) -> Executor:
     return EXECUTORS[cfg.executor](problem, cfg=cfg)
 
 
-def check_data(cfg: RunConfig) -> dict[str, Any]:
-    """Load the corpus once up front, so a bad data path fails before anything is written."""
-    try:
-        corpus = load_corpus(cfg.data, min_tokens=cfg.space.seq_len + 1)
-    except DataError as e:
-        raise UsageError(str(e)) from None
-    return {"spec": cfg.data, "sha256": corpus.sha256, "split": corpus.split()}
+def absolute_data(spec: str) -> str:
+    """A file's absolute path, so a run resumes (and exports) from any working directory."""
+    if spec == "builtin" or spec.startswith("hf:"):
+        return spec
+    return os.path.abspath(os.path.expanduser(spec))  # "..", but no symlinks, resolved
 
 
 def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
     """Create the run directory `out` and run the search to cfg.generations."""
-    if out.exists() and (out / RUN_FILE).exists():
+    if (out / RUN_FILE).exists():
         raise UsageError(f"{out} already holds a run; continue it with `hrfevo resume {out}`")
-    if out.exists() and any(out.iterdir()):
-        raise UsageError(f"--out {out} exists and is not empty")
-    seeds, data = seed_genomes(cfg), check_data(cfg)
+    check_new_dir(out)
+    cfg = dataclasses.replace(cfg, data=absolute_data(cfg.data))
+    seeds = seed_genomes(cfg)
+    corpus = open_corpus(cfg.data, cfg.space.seq_len + 1)
+    data = {"spec": cfg.data, "sha256": corpus.sha256, "split": corpus.split()}
     # The executor checks its resources (GPUs the cluster lacks...) before any file is written.
-    with make_executor(cfg, make_problem(cfg)) as executor:
+    with make_executor(cfg, make_problem(cfg, corpus.sha256)) as executor:
         out.mkdir(parents=True, exist_ok=True)
         run_info = {
             "format": RUN_FORMAT,
@@ -158,7 +167,9 @@ def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
             "versions": versions(),
         }
         atomic_write_json(out / RUN_FILE, run_info)
-        build_search(cfg, out, seeds, observer, executor).run(cfg.generations)
+        with locked(out / RUN_FILE):
+            search = build_search(cfg, out, seeds, observer, executor, corpus.sha256)
+            search.run(cfg.generations)
     return out
 
 
@@ -183,9 +194,11 @@ def resume(
         cfg = dataclasses.replace(view.config, **{k: v for k, v in moved.items() if v})
     except (ValueError, TypeError) as e:
         raise UsageError(f"invalid resume option: {e}") from None
-    check_data(cfg)
-    with make_executor(cfg, view.problem()) as runner:
-        build_search(cfg, run_dir, view.info["seed_genomes"], observer, runner).run(target)
+    sha256 = view.info["data"]["sha256"]
+    open_corpus(cfg.data, cfg.space.seq_len + 1, sha256)  # the bytes the run started on
+    with locked(run_dir / RUN_FILE), make_executor(cfg, view.problem()) as runner:
+        seeds = view.info["seed_genomes"]
+        build_search(cfg, run_dir, seeds, observer, runner, sha256).run(target)
     return run_dir
 
 
@@ -207,6 +220,10 @@ class RunView:
             self.config = RunConfig.from_dict(self.info["config"])
         except (ValueError, TypeError, KeyError) as e:
             raise UsageError(f"{run_dir}/{RUN_FILE} holds an invalid config: {e}") from None
+        if not isinstance(self.info.get("data"), dict) or "sha256" not in self.info["data"]:
+            raise UsageError(f"{run_dir}/{RUN_FILE} is corrupted (no corpus hash)")
+        if not isinstance(self.info.get("seed_genomes"), list):
+            raise UsageError(f"{run_dir}/{RUN_FILE} is corrupted (no seed genomes)")
         self.checkpoint = self._read(CHECKPOINT) if (run_dir / CHECKPOINT).exists() else None
         try:
             self.journal = Journal(run_dir / JOURNAL)
@@ -235,10 +252,7 @@ class RunView:
         )
 
     def problem(self) -> SpectralProblem:
-        cfg = self.config
-        return SpectralProblem(
-            cfg.space, cfg.train_config(), cfg.data, tuple(cfg.objectives), cfg.crossover_prob
-        )
+        return make_problem(self.config, self.info["data"]["sha256"])
 
     def records(self) -> list[dict[str, Any]]:
         return list(self.journal.records.values())

@@ -54,6 +54,8 @@ class SearchSpace:
         for name in ("vocab_size", "seq_len", "max_wavelet_taps"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 _fail(name, getattr(self, name), "must be a positive integer")
+        if self.vocab_size < 256:
+            _fail("vocab_size", self.vocab_size, "byte tokens need at least 256")
         for name in ("n_layers", "levels", "n_bases", "ffn_mult", "spectral_share"):
             self._check_range(name)
         self._check_subset("mixers", MIXER_CHOICES)
@@ -67,6 +69,10 @@ class SearchSpace:
             _fail("n_bases", self.n_bases, f"must lie within [1, min(d_model)={min(self.d_model)}]")
         if self.spectral_share[0] < 0 or self.spectral_share[1] > 1:
             _fail("spectral_share", self.spectral_share, "must lie within [0, 1]")
+        if self.ffn_mult[0] <= 0:
+            _fail("ffn_mult", self.ffn_mult, "minimum must be > 0")
+        if not self.n_heads or any(not isinstance(h, int) or h < 1 for h in self.n_heads):
+            _fail("n_heads", self.n_heads, "must be a non-empty list of positive integers")
         if not self.wavelets:
             _fail(
                 "wavelet_families",

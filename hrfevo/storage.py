@@ -1,14 +1,23 @@
-"""Crash-safe files: atomic JSON replacement and an fsynced, append-only JSON-lines journal.
+"""Crash-safe files: atomic replacement, staged output directories, a run lock, and an
+fsynced, append-only JSON-lines journal.
 
 No pickle anywhere: everything on disk is JSON (and safetensors for weights).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import math
 import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from hrfevo.errors import UsageError
 
 
 def _fsync_dir(path: Path) -> None:
@@ -19,26 +28,96 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, fsync it, then `os.replace` it into place.
+def atomic_replace(path: Path, write: Callable[[Path], object]) -> None:
+    """`write(tmp)` a temporary file beside `path`, fsync it, then `os.replace` it into place.
 
-    A reader (or a run killed at any instant) sees either the old file or the new one.
+    A reader (or a process killed at any instant) sees either the old file or the new one.
     """
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_replace(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True, allow_nan=False) + "\n")
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Readable JSON for people (metrics, genomes); strict: no NaN or inf."""
+    path.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def finite(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no inf or NaN: a diverged run's losses are recorded as null."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()
+    }
+
+
+def check_new_dir(out: Path) -> None:
+    """An output directory must be new or empty, so no earlier result is overwritten."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(f"--out {out} exists and is not empty (choose a new directory)")
+
+
+@contextlib.contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """Yield a temporary directory beside `out`; rename it to `out` when the block succeeds.
+
+    A crash or an error inside the block leaves no half-written `out` (`out` must be new or
+    empty, see `check_new_dir`).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+        for path in (tmp, *tmp.iterdir()):  # mkdtemp (and safetensors) make them private
+            path.chmod(0o755 if path.is_dir() else 0o644)
+            if path.is_file():
+                with open(path, "rb+") as f:
+                    os.fsync(f.fileno())
+        if out.is_dir():
+            out.rmdir()  # checked empty; rmdir refuses if something appeared since
+        os.replace(tmp, out)
+        _fsync_dir(out.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive `flock` on the existing file `path`, or raise a UsageError.
+
+    A run holds the lock on its run.json, so one process at a time appends to its journal.
+    The kernel drops the lock when its holder dies, even by SIGKILL, and nothing is written.
+    """
+    with open(path, "rb") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"{path.parent} is in use by another hrfevo process") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 class Journal:

@@ -14,12 +14,17 @@ from model.config import ModelConfig
 from model.mixers.fftconv import fft_dtype, fft_flops
 
 
+def hidden_width(d_model: int, ffn_mult: float) -> int:
+    """The MLP's hidden width: nearby multipliers round to the same width (the same model)."""
+    return max(1, round(ffn_mult * d_model))
+
+
 class SpectralFFN(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         D, alpha = cfg.d_model, cfg.spectral_share
         self.d_model, self.alpha = D, alpha
-        self.hidden = max(1, round(cfg.ffn_mult * D))
+        self.hidden = hidden_width(D, cfg.ffn_mult)
         # A path whose share is zero is not built, so it costs neither parameters nor FLOPs.
         self.mlp = (
             nn.Sequential(nn.Linear(D, self.hidden), nn.GELU(), nn.Linear(self.hidden, D))

@@ -46,7 +46,6 @@ def add_execution_flags(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from hrfevo import config, run
-    from hrfevo.problems.spectral import SpectralProblem
     from hrfevo.progress import Progress
 
     flags = {
@@ -71,7 +70,6 @@ def main(args: argparse.Namespace) -> int:
         args.out
         or Path("populations") / f"{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
     )
-    problem = SpectralProblem(cfg.space, cfg.train_config(), cfg.data, tuple(cfg.objectives))
-    run.start(cfg, out, Progress(problem, cfg.generations))
+    run.start(cfg, out, Progress(run.make_problem(cfg), cfg.generations))
     print(f"run finished: {out}  (hrfevo status {out})")
     return 0

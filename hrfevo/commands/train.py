@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hrfevo.errors import UsageError
+from hrfevo.storage import check_new_dir, finite, staged_dir, write_json
 
 if TYPE_CHECKING:
     from model import ModelConfig
-    from model.data import Corpus
     from model.train_config import TrainConfig
 
 METRICS_FILE = "metrics.json"
@@ -57,18 +55,25 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.train import train  # heavy imports here, so `hrfevo --help` stays quick
+    # heavy imports here, so `hrfevo --help` stays quick
+    from hrfevo.problems.spectral import open_corpus
+    from model.train import train
 
     train_cfg = _train_config(args)
     model_cfg = load_model_config(Path(args.model))
-    out = _check_out_dir(Path(args.out))
-    corpus = _load_data(args.data, model_cfg.seq_len)
+    try:
+        train_cfg.num_steps(model_cfg.seq_len)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    out = Path(args.out)
+    check_new_dir(out)
+    corpus = open_corpus(args.data, model_cfg.seq_len + 1)
     model, result = train(model_cfg, train_cfg, corpus)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    metrics = _json_safe(result.to_dict())
+    metrics = finite(result.to_dict())
     metrics |= {"model": model_cfg.to_dict(), "train": train_cfg.to_dict()}
-    write_json_atomic(out / METRICS_FILE, metrics)
+    with staged_dir(out) as tmp:  # a crash leaves no half-written DIR
+        model.save_pretrained(tmp)
+        write_json(tmp / METRICS_FILE, metrics)
     print(_summary(metrics, out))
     return 0
 
@@ -131,45 +136,6 @@ def load_model_config(path: Path) -> ModelConfig:
             f"model file {str(path)!r}: vocab_size={cfg.vocab_size}, byte tokens need 256"
         )
     return cfg
-
-
-def _check_out_dir(out: Path) -> Path:
-    """The output directory must be new or empty, so no earlier result is overwritten."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {str(out)!r} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        raise UsageError(f"--out {str(out)!r} is not empty (choose a new directory)")
-    return out
-
-
-def _load_data(spec: str, seq_len: int) -> Corpus:
-    from model.data import DataError, load_corpus
-
-    try:
-        return load_corpus(spec, min_tokens=seq_len + 1)
-    except DataError as e:
-        raise UsageError(str(e)) from None
-
-
-def _json_safe(values: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no inf or NaN: a diverged run's val_loss and perplexity are written as null."""
-    return {
-        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()
-    }
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON to a temporary file beside `path`, then rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _summary(m: dict[str, Any], out: Path) -> str:

@@ -112,7 +112,7 @@ class RayExecutor(Executor):
         _check_device(problem, cfg)
         try:
             self._connect(cfg)
-            self._prepare(problem, cfg)
+            self._prepare(cfg)
         except BaseException:  # a UsageError, or Ctrl-C during start-up: leave no Ray behind
             self.close()
             raise
@@ -154,13 +154,11 @@ class RayExecutor(Executor):
             raise UsageError(f"cannot join Ray at --ray-address {address}: {e}") from None
         self.owns_ray = True
 
-    def _prepare(self, problem: Problem, cfg: RunConfig) -> None:
+    def _prepare(self, cfg: RunConfig) -> None:
         import ray
 
         self.slots = check_resources(_alive_nodes(), self.need)
-        device = "auto" if cfg.gpus_per_eval > 0 else "cpu"  # "auto": the GPU Ray assigned
-        self.pinned = problem.on_device(device)
-        self.problem_ref = ray.put(self.pinned)  # shipped once, not per task
+        self.problem_ref = ray.put(self.problem)  # shipped once, not per task
         self.task = ray.remote(_evaluate).options(
             num_cpus=cfg.cpus_per_eval,
             num_gpus=cfg.gpus_per_eval,
@@ -216,10 +214,14 @@ class RayExecutor(Executor):
         )
         try:
             record = ray.get(ref)
+        except ray.exceptions.RayTaskError as e:
+            if isinstance(e.cause, UsageError):  # e.g. the node's corpus is not the run's
+                raise UsageError(str(e.cause)) from None
+            raise
         except own as e:
             reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
             error = f"{type(e).__name__} after {self.retries} retries: {reason}"
-            record = failed_record(self.pinned, job, error)
+            record = failed_record(self.problem, job, error)
         record["timings"] |= times | {"collected": time.time()}
         return record
 
@@ -239,7 +241,7 @@ class RayExecutor(Executor):
         for ref in [r for r in overdue if r not in finished]:
             ray.cancel(ref, force=True)  # kills the worker process; Ray does not retry it
             job, times = self.running.pop(ref)
-            record = failed_record(self.pinned, job, f"timed out after {self.timeout:g} s")
+            record = failed_record(self.problem, job, f"timed out after {self.timeout:g} s")
             record["timings"] |= times | {"collected": now}
             yield record
 

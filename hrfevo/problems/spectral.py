@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import socket
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from hrfevo.errors import UsageError
 from hrfevo.genome import Genome, describe, to_model_config
 from hrfevo.operators import crossover, mutate, random_genome
 from hrfevo.problem import Candidate, Objectives, Problem
 from hrfevo.space import SearchSpace
-from model.data import Corpus, load_corpus
+from model.data import Corpus, DataError, load_corpus
 from model.train import TrainConfig, train
 
 OBJECTIVES = ("perplexity", "flops_per_token", "params")
@@ -34,10 +37,28 @@ METRICS = (
 )
 
 
+def open_corpus(spec: str, min_tokens: int, sha256: str | None = None) -> Corpus:
+    """Load the corpus `spec`; a UsageError if it is unreadable, too short, or (given `sha256`)
+    not byte for byte the corpus a run recorded."""
+    try:
+        return _checked(load_corpus(spec, min_tokens=min_tokens), sha256)
+    except DataError as e:
+        raise UsageError(str(e)) from None
+
+
 @lru_cache(maxsize=4)
-def cached_corpus(spec: str, min_tokens: int) -> Corpus:
+def _worker_corpus(spec: str, min_tokens: int) -> Corpus:
     """One copy of the corpus per worker process, however many genomes it evaluates."""
     return load_corpus(spec, min_tokens=min_tokens)
+
+
+def _checked(corpus: Corpus, sha256: str | None) -> Corpus:
+    if sha256 is not None and corpus.sha256 != sha256:
+        raise UsageError(
+            f"corpus {corpus.name!r} on {socket.gethostname()} is not the run's: sha256 "
+            f"{corpus.sha256[:12]}, the run recorded {sha256[:12]}"
+        )
+    return corpus
 
 
 class SpectralProblem(Problem):
@@ -56,8 +77,13 @@ class SpectralProblem(Problem):
         data: str,
         objectives: tuple[str, ...] = OBJECTIVES[:2],
         crossover_prob: float = 0.9,
+        data_sha256: str | None = None,
     ) -> None:
+        """`data_sha256`, when given, is checked in every worker: an evaluation on other bytes
+        (a changed file, another Python's `builtin`, a cluster node with its own copy) stops
+        the run with a UsageError instead of mixing corpora in one journal."""
         self.space, self.train_cfg, self.data = space, budget, data
+        self.data_sha256 = data_sha256
         self.objective_names, self.crossover_prob = objectives, crossover_prob
         self.hv_reference = tuple(HV_REFERENCE[name] for name in objectives)
 
@@ -78,7 +104,7 @@ class SpectralProblem(Problem):
 
     def evaluate(self, x: Candidate) -> dict[str, Any]:
         cfg = to_model_config(Genome.from_dict(x), self.space.vocab_size, self.space.seq_len)
-        corpus = cached_corpus(self.data, self.space.seq_len + 1)
+        corpus = _checked(_worker_corpus(self.data, self.space.seq_len + 1), self.data_sha256)
         _, result = train(cfg, self.train_cfg, corpus, progress=False)
         out = result.to_dict()
         return {
@@ -99,10 +125,9 @@ class SpectralProblem(Problem):
     def on_device(self, device: str) -> SpectralProblem:
         if self.train_cfg.device != "auto":  # the budget names a device: keep it
             return self
-        budget = dataclasses.replace(self.train_cfg, device=device)
-        return SpectralProblem(
-            self.space, budget, self.data, self.objective_names, self.crossover_prob
-        )
+        pinned = copy.copy(self)
+        pinned.train_cfg = dataclasses.replace(self.train_cfg, device=device)
+        return pinned
 
     def hv_point(self, objectives: Objectives) -> Objectives:
         return tuple(

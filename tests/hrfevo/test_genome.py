@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -61,6 +62,28 @@ def test_key_sees_every_expressed_gene() -> None:
         replace(g, arch=replace(g.arch, embedding="hybrid")),
     ]
     assert len({v.key for v in variants} | {g.key}) == len(variants) + 1
+
+
+def test_key_is_blind_to_what_the_model_cannot_see() -> None:
+    g = Genome(
+        basis=(BasisSpec("sine", 3.0, 1.0),),
+        arch=ArchGenes(d_model=64, mixers=("fourier", "fourier"), ffn_mult=2.0),
+    )
+    same = [
+        replace(g, basis=(BasisSpec("sine", 3.0, 1.0 + 2 * math.pi),)),  # the phase wraps
+        replace(g, basis=(BasisSpec("sine", 3.0, 1.0, shape=0.7, center=0.1),)),  # sine ignores
+        replace(g, arch=replace(g.arch, ffn_mult=2.004)),  # 128 hidden units either way
+    ]
+    assert {v.key for v in same} == {g.key}
+    assert replace(g, arch=replace(g.arch, ffn_mult=2.1)).key != g.key  # 134 hidden units
+    for v in same:  # and the models are indeed the same
+        cfg_a, cfg_b = (to_model_config(x, 256, 32) for x in (g, v))
+        torch.manual_seed(0)
+        a = SpectralLM(cfg_a)
+        torch.manual_seed(0)
+        b = SpectralLM(cfg_b)
+        idx = torch.randint(0, 256, (1, 32))
+        assert torch.equal(a(idx), b(idx))
 
 
 def test_to_model_config_is_pure_and_builds() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import ray
 from ray import cloudpickle
@@ -53,6 +54,7 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
         "journal": sorted(
             (r["key"], r["status"], json.dumps(r["metrics"], sort_keys=True)) for r in records
         ),
+        "budgets": sorted({json.dumps(r["budget"], sort_keys=True) for r in records}),
         "population": checkpoint["strategy"]["population"],
         "pareto": (run_dir / "pareto.csv").read_text(),
     }
@@ -177,6 +179,20 @@ def test_an_evaluation_whose_worker_always_dies_is_failed_after_its_retries(
     assert records["lives"]["status"] == "ok"
     assert records["dies"]["status"] == "failed"
     assert records["dies"]["error"].startswith("WorkerCrashedError after 1 retries")
+
+
+@pytest.mark.parametrize("executor", ["serial", "ray"])
+def test_a_worker_whose_corpus_is_not_the_runs_stops_the_run(
+    executor: str, local_ray: None, shakespeare: Path
+) -> None:
+    """Not a failed genome: a UsageError that stops the run, so nothing wrong is journaled."""
+    cfg = resolve("smoke", None, {"data": str(shakespeare), "executor": executor})
+    problem = run.make_problem(cfg, data_sha256="0" * 64)  # a corpus this file is not
+    candidate = problem.sample(np.random.default_rng(0))
+    with run.make_executor(cfg, problem) as runner:
+        runner.submit(Job(problem.key(candidate), candidate, 0))
+        with pytest.raises(UsageError, match=r"is not the run's: sha256 \w+, the run recorded 0+"):
+            list(runner.as_completed())
 
 
 def test_gpus_are_checked_against_the_cluster_before_anything_runs(local_ray: None) -> None:

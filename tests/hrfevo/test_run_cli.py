@@ -132,6 +132,46 @@ CASES: dict[str, tuple[Case, str]] = {
         ],
         "seed 'transformer' needs 'attention'",
     ),
+    "out is a file": (
+        lambda t, r, d: ["run", "--data", str(d), "--out", str(_write(t / "f", "x"))],
+        "exists and is not a directory",
+    ),
+    "space with zero heads": (
+        lambda t, r, d: ["run", "--config", str(_write(t / "c.yaml", "space: {n_heads: [0]}\n"))],
+        "space.n_heads=[0]",
+    ),
+    "space below byte tokens": (
+        lambda t, r, d: [
+            "run",
+            "--config",
+            str(_write(t / "c.yaml", "space: {vocab_size: 100}\n")),
+        ],
+        "space.vocab_size=100",
+    ),
+    "budget below one batch": (
+        lambda t, r, d: [
+            "run",
+            "--config",
+            str(_write(t / "c.yaml", "budget: {steps: null, tokens: 10}\n")),
+        ],
+        "less than one batch",
+    ),
+    "time-out on the serial executor": (
+        lambda t, r, d: ["run", "--executor", "serial", "--eval-timeout", "5"],
+        "needs the ray executor",
+    ),
+    "genome file with a mistyped gene": (
+        lambda t, r, d: [
+            "run",
+            "--data",
+            str(d),
+            "--out",
+            str(t / "o"),
+            "--seeds",
+            str(_write(t / "g.json", json.dumps(_mistyped_genome()))),
+        ],
+        "does not fit the space",
+    ),
     "resume missing dir": (
         lambda t, r, d: ["resume", str(t / "nothing")],
         "is not a run directory",
@@ -149,6 +189,13 @@ CASES: dict[str, tuple[Case, str]] = {
         "is not a run directory",
     ),
 }
+
+
+def _mistyped_genome() -> dict:  # type: ignore[type-arg]
+    from hrfevo.genome import transformer_genome
+
+    g = transformer_genome(d_model=64, n_layers=2, n_heads=4).to_dict()
+    return g | {"arch": g["arch"] | {"n_layers": "2"}}
 
 
 def _big_genome() -> dict:  # type: ignore[type-arg]
@@ -190,8 +237,14 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
             ),
             "has run format 99",
         ),
+        (
+            lambda r: (r / "run.json").write_text(
+                json.dumps(_with_corpus_hash(json.loads((r / "run.json").read_text()), "0" * 64))
+            ),
+            "is not the run's",
+        ),
     ],
-    ids=["run.json", "checkpoint", "journal", "version"],
+    ids=["run.json", "checkpoint", "journal", "version", "corpus"],
 )
 def test_resuming_a_damaged_run_is_exit_2(
     damage: Callable[[Path], object],
@@ -209,6 +262,40 @@ def test_resuming_a_damaged_run_is_exit_2(
     assert tree_digest(copy) == before
 
 
+def _with_corpus_hash(info: dict, sha256: str) -> dict:  # type: ignore[type-arg]
+    return info | {"data": info["data"] | {"sha256": sha256}}
+
+
+def test_a_run_in_use_cannot_be_resumed_twice(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hrfevo.storage import locked
+
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(run_dir), str(copy)], check=True)
+    before = tree_digest(copy)
+    with locked(copy / "run.json"):  # as a running `hrfevo run` or `resume` holds it
+        code, err = run_cli(["resume", str(copy), "--generations", "3"], capsys)
+    assert code == 2 and "in use by another hrfevo process" in err, err
+    assert tree_digest(copy) == before
+    assert main(["resume", str(copy), "--generations", "3"]) == 0  # released: it resumes
+
+
+def test_a_relative_data_path_is_recorded_absolute(
+    tmp_path: Path, shakespeare: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So the run resumes and exports from any working directory."""
+    from hrfevo.config import resolve
+    from hrfevo.run import RunView, start
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "text.txt").write_bytes(shakespeare.read_bytes()[:20000])
+    monkeypatch.chdir(tmp_path)
+    cfg = resolve("smoke", None, {"data": "data/text.txt", "generations": 0})
+    out = start(cfg, tmp_path / "run")
+    assert RunView(out).config.data == str(tmp_path / "data" / "text.txt")
+
+
 def test_bad_input_from_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "hrfevo", "run", "--population", "1"],
@@ -218,6 +305,19 @@ def test_bad_input_from_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(run_dir: Path) -> None:
+    """`hrfevo status RUN | head -1`: the pipe closes before status has printed everything."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hrfevo", "status", str(run_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # nothing read: every write of status meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and err == "", err
 
 
 def test_the_default_seed_is_the_transformer_where_the_space_allows_it(tmp_path: Path) -> None:
