@@ -134,7 +134,7 @@ class RayExecutor(Executor):
         check_resources([resources], self.need)  # before Ray starts: fails in a second
         if dashboard:
             _check_dashboard()
-        with _sigint_blocked():  # inherited by every process of this Ray
+        with _sigint_blocked(), _sigterm_handler_kept():  # SIGINT: for every process of this Ray
             ray.init(
                 address="local",  # a new Ray, even if another runs on this machine
                 num_cpus=int(resources["CPU"]),
@@ -149,7 +149,8 @@ class RayExecutor(Executor):
 
         check_reachable(address)
         try:
-            ray.init(address=address, runtime_env=_shipped_source(), **QUIET)
+            with _sigterm_handler_kept():
+                ray.init(address=address, runtime_env=_shipped_source(), **QUIET)
         except ConnectionError as e:
             raise UsageError(f"cannot join Ray at --ray-address {address}: {e}") from None
         self.owns_ray = True
@@ -296,6 +297,19 @@ def _sigint_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _sigterm_handler_kept() -> Iterator[None]:
+    """Keep the caller's own SIGTERM handler (hrfevo's CLI stops a run as Ctrl-C does), which
+    `ray.init` would replace with `sys.exit(15)`; with no handler of the caller's, Ray's stays.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if callable(previous) and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _alive_nodes() -> list[dict[str, float]]:

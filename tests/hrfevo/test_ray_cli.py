@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +91,29 @@ def test_gpus_on_a_machine_without_one_is_exit_2_at_once(tmp_path: Path) -> None
     assert not (tmp_path / "run").exists()
 
 
-def test_ctrl_c_stops_the_run_cleanly_and_leaves_no_ray_process(
-    tmp_path: Path, shakespeare: Path, config: Path
+@pytest.mark.parametrize(
+    ("send", "code", "said"),
+    [
+        (lambda pid: os.killpg(pid, signal.SIGINT), 130, "interrupted"),  # a terminal's Ctrl-C
+        (lambda pid: os.kill(pid, signal.SIGTERM), 143, "terminated"),  # `kill`, a scheduler
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_or_sigterm_stops_the_run_cleanly_and_leaves_no_ray_process(
+    send: Callable[[int], None],
+    code: int,
+    said: str,
+    tmp_path: Path,
+    shakespeare: Path,
+    config: Path,
 ) -> None:
     out = tmp_path / "run"
     proc = _start_and_wait(ray_run(out, shakespeare, config), out / "journal.jsonl", 1)
     assert any("raylet" in p.cmdline for p in in_session(proc.pid))
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    send(proc.pid)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert stderr.rstrip().endswith("hrfevo run: interrupted")
+    assert proc.returncode == code
+    assert stderr.rstrip().endswith(f"hrfevo run: {said}")
     assert "Traceback" not in stderr and "Check failed" not in stderr
     assert wait_until_gone(proc.pid, seconds=15) == []
 
