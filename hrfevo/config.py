@@ -75,7 +75,7 @@ class RunConfig:
     space: SearchSpace = field(default_factory=SearchSpace)
     # Each proxy run: TrainConfig fields, except seed and threads (set by seed, cpus_per_eval).
     budget: dict[str, Any] = field(
-        default_factory=lambda: {"steps": 120, "batch_size": 16, "eval_tokens": 16384, "lr": 2e-3}
+        default_factory=lambda: {"steps": 120, "batch_size": 16, "eval_tokens": 16384, "lr": 1e-2}
     )
     # Execution: where evaluations run and what each one may use.
     executor: str = "ray"  # "ray" (local, or a cluster with ray_address) or "serial"
