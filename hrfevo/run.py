@@ -142,7 +142,7 @@ def absolute_data(spec: str) -> str:
     """A file's absolute path, so a run resumes (and exports) from any working directory."""
     if spec == "builtin" or spec.startswith("hf:"):
         return spec
-    return os.path.abspath(os.path.expanduser(spec))  # "..", but no symlinks, resolved
+    return os.path.abspath(os.path.expanduser(spec))  # normalises "..", keeps symlinks
 
 
 def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:

@@ -134,7 +134,7 @@ class RayExecutor(Executor):
         check_resources([resources], self.need)  # before Ray starts: fails in a second
         if dashboard:
             _check_dashboard()
-        with _sigint_blocked(), _sigterm_handler_kept():  # SIGINT: for every process of this Ray
+        with _sigint_blocked(), _sigterm_handler_kept():  # the block reaches every Ray process
             ray.init(
                 address="local",  # a new Ray, even if another runs on this machine
                 num_cpus=int(resources["CPU"]),
