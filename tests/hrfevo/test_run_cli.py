@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,18 +60,45 @@ def _write(path: Path, text: str) -> Path:
 
 
 Case = Callable[[Path, Path, Path], list[str]]  # (tmp, run_dir, data) -> argv
+
+
+def _mistyped_genome() -> dict[str, Any]:
+    from hrfevo.genome import transformer_genome
+
+    g = transformer_genome(d_model=64, n_layers=2, n_heads=4).to_dict()
+    return g | {"arch": g["arch"] | {"n_layers": "2"}}
+
+
+def _big_genome() -> dict[str, Any]:
+    from hrfevo.genome import transformer_genome
+
+    return transformer_genome(d_model=1024, n_layers=2, n_heads=4).to_dict()
+
+
+def _config(text: str, name: str = "c.yaml") -> Case:
+    """`hrfevo run --config FILE`, FILE holding `text`."""
+    return lambda t, r, d: ["run", "--config", str(_write(t / name, text))]
+
+
+def _seeds(genome: str) -> Case:
+    """`hrfevo run --seeds FILE` on real data into a fresh --out, FILE holding `genome`."""
+    return lambda t, r, d: [
+        "run", "--data", str(d), "--out", str(t / "o"), "--seeds", str(_write(t / "g.json", genome))
+    ]  # fmt: skip
+
+
 CASES: dict[str, tuple[Case, str]] = {
     "unknown preset": (lambda t, r, d: ["run", "--preset", "huge"], "unknown preset 'huge'"),
     "unknown config key": (
-        lambda t, r, d: ["run", "--config", str(_write(t / "c.yaml", "populaton: 4\n"))],
+        _config("populaton: 4\n"),
         "config: unknown field(s) populaton",
     ),
     "malformed yaml": (
-        lambda t, r, d: ["run", "--config", str(_write(t / "c.yaml", "space: [1, 2\n"))],
+        _config("space: [1, 2\n"),
         "is not valid YAML/JSON",
     ),
     "malformed json": (
-        lambda t, r, d: ["run", "--config", str(_write(t / "c.json", '{"population": 4,,}'))],
+        _config('{"population": 4,,}', "c.json"),
         "is not valid YAML/JSON",
     ),
     "missing config": (lambda t, r, d: ["run", "--config", str(t / "nope.yaml")], "does not exist"),
@@ -78,11 +106,7 @@ CASES: dict[str, tuple[Case, str]] = {
     "negative generations": (lambda t, r, d: ["run", "--generations", "-1"], "generations=-1"),
     "non-integer flag": (lambda t, r, d: ["run", "--population", "four"], "invalid int value"),
     "unknown wavelet family": (
-        lambda t, r, d: [
-            "run",
-            "--config",
-            str(_write(t / "c.yaml", "space: {wavelet_families: [db, morlet]}\n")),
-        ],
+        _config("space: {wavelet_families: [db, morlet]}\n"),
         "space.wavelet_families",
     ),
     "unknown strategy": (lambda t, r, d: ["run", "--strategy", "cmaes"], "strategy='cmaes'"),
@@ -95,27 +119,11 @@ CASES: dict[str, tuple[Case, str]] = {
         "already holds a run",
     ),
     "genome file outside the space": (
-        lambda t, r, d: [
-            "run",
-            "--data",
-            str(d),
-            "--out",
-            str(t / "o"),
-            "--seeds",
-            str(_write(t / "g.json", json.dumps(_big_genome()))),
-        ],
+        _seeds(json.dumps(_big_genome())),
         "does not fit the space",
     ),
     "genome file not a genome": (
-        lambda t, r, d: [
-            "run",
-            "--data",
-            str(d),
-            "--out",
-            str(t / "o"),
-            "--seeds",
-            str(_write(t / "g.json", "{}")),
-        ],
+        _seeds("{}"),
         "is not a valid genome",
     ),
     "transformer seed outside the space": (
@@ -137,23 +145,15 @@ CASES: dict[str, tuple[Case, str]] = {
         "exists and is not a directory",
     ),
     "space with zero heads": (
-        lambda t, r, d: ["run", "--config", str(_write(t / "c.yaml", "space: {n_heads: [0]}\n"))],
+        _config("space: {n_heads: [0]}\n"),
         "space.n_heads=[0]",
     ),
     "space below byte tokens": (
-        lambda t, r, d: [
-            "run",
-            "--config",
-            str(_write(t / "c.yaml", "space: {vocab_size: 100}\n")),
-        ],
+        _config("space: {vocab_size: 100}\n"),
         "space.vocab_size=100",
     ),
     "budget below one batch": (
-        lambda t, r, d: [
-            "run",
-            "--config",
-            str(_write(t / "c.yaml", "budget: {steps: null, tokens: 10}\n")),
-        ],
+        _config("budget: {steps: null, tokens: 10}\n"),
         "less than one batch",
     ),
     "time-out on the serial executor": (
@@ -161,15 +161,7 @@ CASES: dict[str, tuple[Case, str]] = {
         "needs the ray executor",
     ),
     "genome file with a mistyped gene": (
-        lambda t, r, d: [
-            "run",
-            "--data",
-            str(d),
-            "--out",
-            str(t / "o"),
-            "--seeds",
-            str(_write(t / "g.json", json.dumps(_mistyped_genome()))),
-        ],
+        _seeds(json.dumps(_mistyped_genome())),
         "does not fit the space",
     ),
     "resume missing dir": (
@@ -189,19 +181,6 @@ CASES: dict[str, tuple[Case, str]] = {
         "is not a run directory",
     ),
 }
-
-
-def _mistyped_genome() -> dict:  # type: ignore[type-arg]
-    from hrfevo.genome import transformer_genome
-
-    g = transformer_genome(d_model=64, n_layers=2, n_heads=4).to_dict()
-    return g | {"arch": g["arch"] | {"n_layers": "2"}}
-
-
-def _big_genome() -> dict:  # type: ignore[type-arg]
-    from hrfevo.genome import transformer_genome
-
-    return transformer_genome(d_model=1024, n_layers=2, n_heads=4).to_dict()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -262,7 +241,7 @@ def test_resuming_a_damaged_run_is_exit_2(
     assert tree_digest(copy) == before
 
 
-def _with_corpus_hash(info: dict, sha256: str) -> dict:  # type: ignore[type-arg]
+def _with_corpus_hash(info: dict[str, Any], sha256: str) -> dict[str, Any]:
     return info | {"data": info["data"] | {"sha256": sha256}}
 
 
