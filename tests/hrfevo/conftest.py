@@ -12,9 +12,9 @@ from hrfevo.run import start
 
 
 @pytest.fixture(scope="session")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path) -> Path:
+def run_dir(tmp_path_factory: pytest.TempPathFactory, text_file: Path) -> Path:
     """A finished smoke run (serial executor, Tiny Shakespeare). Read it only; copy to change."""
-    cfg = resolve("smoke", None, {"executor": "serial", "data": str(shakespeare)})
+    cfg = resolve("smoke", None, {"executor": "serial", "data": str(text_file)})
     return start(cfg, tmp_path_factory.mktemp("smoke") / "run")
 
 

@@ -38,14 +38,14 @@ def model_file(workdir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained(workdir: Path, model_file: Path, shakespeare: Path) -> Path:
+def trained(workdir: Path, model_file: Path, text_file: Path) -> Path:
     out = workdir / "run"
-    argv = ["train", "--model", str(model_file), "--data", str(shakespeare), "--out", str(out)]
+    argv = ["train", "--model", str(model_file), "--data", str(text_file), "--out", str(out)]
     assert main([*argv, *FLAGS, "--threads", "1"]) == 0
     return out
 
 
-def test_train_writes_metrics_and_loadable_weights(trained: Path, shakespeare: Path) -> None:
+def test_train_writes_metrics_and_loadable_weights(trained: Path, text_file: Path) -> None:
     assert sorted(p.name for p in trained.iterdir()) == [
         "config.json",
         "metrics.json",
@@ -68,9 +68,9 @@ def test_train_writes_metrics_and_loadable_weights(trained: Path, shakespeare: P
     assert metrics["status"] == "ok" and metrics["steps_done"] == 4
     assert metrics["model"] == TINY.to_dict()
     assert metrics["train"]["seed"] == 1 and metrics["train"]["batch_size"] == 4
-    assert metrics["split"]["corpus"] == str(shakespeare)
+    assert metrics["split"]["corpus"] == str(text_file)
     model = SpectralLM.from_pretrained(trained)
-    corpus = load_corpus(str(shakespeare))
+    corpus = load_corpus(str(text_file))
     assert evaluate(model, corpus.val, 512, 4) == metrics["val_loss"]  # the weights saved
 
 
@@ -88,10 +88,10 @@ def test_generate_prints_prompt_and_continuation(
 
 
 def test_a_diverged_run_is_recorded_as_strict_json(
-    workdir: Path, model_file: Path, shakespeare: Path
+    workdir: Path, model_file: Path, text_file: Path
 ) -> None:
     out = workdir / "diverged"
-    argv = ["train", "--model", str(model_file), "--data", str(shakespeare), "--out", str(out)]
+    argv = ["train", "--model", str(model_file), "--data", str(text_file), "--out", str(out)]
     assert main([*argv, "--steps", "40", "--batch-size", "2", "--lr", "1e4", "--threads", "1"]) == 0
     text = (out / "metrics.json").read_text()
     assert "Infinity" not in text and "NaN" not in text
@@ -149,12 +149,12 @@ def test_bad_train_input_exits_2_and_touches_nothing(
     case: str,
     bad_inputs: Path,
     model_file: Path,
-    shakespeare: Path,
+    text_file: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     override, match = BAD_TRAIN[case]
     flags = dict(zip(FLAGS[::2], FLAGS[1::2], strict=True))
-    flags |= {"--model": str(model_file), "--data": str(shakespeare), "--out": "{w}/out"}
+    flags |= {"--model": str(model_file), "--data": str(text_file), "--out": "{w}/out"}
     flags |= dict(zip(override[::2], override[1::2], strict=True))
     argv = ["train", *[x.format(w=bad_inputs) for pair in flags.items() for x in pair]]
     before = _tree(bad_inputs)

@@ -43,9 +43,9 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path, config: Path) -> Path:
+def reference(tmp_path_factory: pytest.TempPathFactory, text_file: Path, config: Path) -> Path:
     """The uninterrupted run, on the serial executor: Ray must not change any result."""
-    cfg = resolve("smoke", config, {"executor": "serial", "data": str(shakespeare), "seed": 3})
+    cfg = resolve("smoke", config, {"executor": "serial", "data": str(text_file), "seed": 3})
     return run.start(cfg, tmp_path_factory.mktemp("reference") / "run")
 
 
@@ -104,11 +104,11 @@ def test_ctrl_c_or_sigterm_stops_the_run_cleanly_and_leaves_no_ray_process(
     code: int,
     said: str,
     tmp_path: Path,
-    shakespeare: Path,
+    text_file: Path,
     config: Path,
 ) -> None:
     out = tmp_path / "run"
-    proc = _start_and_wait(ray_run(out, shakespeare, config), out / "journal.jsonl", 1)
+    proc = _start_and_wait(ray_run(out, text_file, config), out / "journal.jsonl", 1)
     assert any("raylet" in p.cmdline for p in in_session(proc.pid))
     send(proc.pid)
     _, stderr = proc.communicate(timeout=60)
@@ -120,10 +120,10 @@ def test_ctrl_c_or_sigterm_stops_the_run_cleanly_and_leaves_no_ray_process(
 
 @pytest.mark.slow
 def test_a_killed_ray_run_resumes_to_the_uninterrupted_result(
-    reference: Path, tmp_path: Path, shakespeare: Path, config: Path
+    reference: Path, tmp_path: Path, text_file: Path, config: Path
 ) -> None:
     out = tmp_path / "run"
-    proc = _start_and_wait(ray_run(out, shakespeare, config), out / "journal.jsonl", 5)
+    proc = _start_and_wait(ray_run(out, text_file, config), out / "journal.jsonl", 5)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray it started
     proc.wait()
     left = wait_until_gone(proc.pid, seconds=30)

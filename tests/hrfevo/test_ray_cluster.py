@@ -32,10 +32,10 @@ def two_nodes() -> Iterator[Cluster]:
 
 
 def test_evaluations_are_placed_on_both_nodes_with_a_quarter_gpu_each(
-    two_nodes: Cluster, tmp_path: Path, shakespeare: Path
+    two_nodes: Cluster, tmp_path: Path, text_file: Path
 ) -> None:
     flags = {
-        "data": str(shakespeare),
+        "data": str(text_file),
         "executor": "ray",
         "ray_address": two_nodes.address,
         "gpus_per_eval": 0.25,
@@ -50,12 +50,12 @@ def test_evaluations_are_placed_on_both_nodes_with_a_quarter_gpu_each(
 
 
 def test_asking_for_more_gpus_than_any_node_has_fails_at_once(
-    two_nodes: Cluster, tmp_path: Path, shakespeare: Path
+    two_nodes: Cluster, tmp_path: Path, text_file: Path
 ) -> None:
     flags = {"executor": "ray", "ray_address": two_nodes.address, "gpus_per_eval": 2.0}
     start = time.monotonic()
     with pytest.raises(UsageError, match="no Ray node can hold one evaluation"):
-        run.start(resolve("smoke", None, flags | {"data": str(shakespeare)}), tmp_path / "run")
+        run.start(resolve("smoke", None, flags | {"data": str(text_file)}), tmp_path / "run")
     assert time.monotonic() - start < 20
     assert not (tmp_path / "run").exists()
     assert not ray.is_initialized()

@@ -61,10 +61,10 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
 
 
 def test_a_smoke_run_spreads_over_workers_and_matches_the_serial_executor(
-    local_ray: None, tmp_path: Path, shakespeare: Path
+    local_ray: None, tmp_path: Path, text_file: Path
 ) -> None:
     # Evaluations long enough (~0.3 s) that the second worker starts before the first is done.
-    flags = {"data": str(shakespeare), "seed": 3, "budget": {"steps": 30}}
+    flags = {"data": str(text_file), "seed": 3, "budget": {"steps": 30}}
     on_ray = run.start(resolve("smoke", None, flags | {"executor": "ray"}), tmp_path / "ray")
     serial = run.start(resolve("smoke", None, flags | {"executor": "serial"}), tmp_path / "serial")
     expected = snapshot(serial)
@@ -80,10 +80,10 @@ def test_a_smoke_run_spreads_over_workers_and_matches_the_serial_executor(
 
 
 def test_a_worker_killed_mid_evaluation_is_retried_and_the_run_goes_on(
-    local_ray: None, tmp_path: Path, shakespeare: Path
+    local_ray: None, tmp_path: Path, text_file: Path
 ) -> None:
     budget = {"steps": 80, "batch_size": 8, "eval_tokens": 512, "warmup": 0.0}
-    cfg = resolve("smoke", None, {"data": str(shakespeare), "executor": "ray", "budget": budget})
+    cfg = resolve("smoke", None, {"data": str(text_file), "executor": "ray", "budget": budget})
     killed: list[tuple[int, float]] = []  # (pid, when)
     killer = threading.Thread(target=_kill_one_busy_worker, args=(killed,), daemon=True)
     killer.start()
@@ -183,10 +183,10 @@ def test_an_evaluation_whose_worker_always_dies_is_failed_after_its_retries(
 
 @pytest.mark.parametrize("executor", ["serial", "ray"])
 def test_a_worker_whose_corpus_is_not_the_runs_stops_the_run(
-    executor: str, local_ray: None, shakespeare: Path
+    executor: str, local_ray: None, text_file: Path
 ) -> None:
     """Not a failed genome: a UsageError that stops the run, so nothing wrong is journaled."""
-    cfg = resolve("smoke", None, {"data": str(shakespeare), "executor": executor})
+    cfg = resolve("smoke", None, {"data": str(text_file), "executor": executor})
     problem = run.make_problem(cfg, data_sha256="0" * 64)  # a corpus this file is not
     candidate = problem.sample(np.random.default_rng(0))
     with run.make_executor(cfg, problem) as runner:

@@ -188,11 +188,11 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     name: str,
     tmp_path: Path,
     run_dir: Path,
-    shakespeare: Path,
+    text_file: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     build, needle = CASES[name]
-    args = build(tmp_path, run_dir, shakespeare)
+    args = build(tmp_path, run_dir, text_file)
     before_tmp, before_run = tree_digest(tmp_path), tree_digest(run_dir)
     code, err = run_cli(args, capsys)
     assert code == 2, err
@@ -261,14 +261,14 @@ def test_a_run_in_use_cannot_be_resumed_twice(
 
 
 def test_a_relative_data_path_is_recorded_absolute(
-    tmp_path: Path, shakespeare: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, text_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """So the run resumes and exports from any working directory."""
     from hrfevo.config import resolve
     from hrfevo.run import RunView, start
 
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "text.txt").write_bytes(shakespeare.read_bytes()[:20000])
+    (tmp_path / "data" / "text.txt").write_bytes(text_file.read_bytes()[:20000])
     monkeypatch.chdir(tmp_path)
     cfg = resolve("smoke", None, {"data": "data/text.txt", "generations": 0})
     out = start(cfg, tmp_path / "run")

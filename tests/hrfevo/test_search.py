@@ -67,17 +67,17 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory, shakespeare: Path) -> Path:
+def reference(tmp_path_factory: pytest.TempPathFactory, text_file: Path) -> Path:
     out = tmp_path_factory.mktemp("reference") / "run"
-    subprocess.run(hrfevo_cmd(*smoke_args(out, shakespeare)), check=True, capture_output=True)
+    subprocess.run(hrfevo_cmd(*smoke_args(out, text_file)), check=True, capture_output=True)
     return out
 
 
 def test_same_seed_gives_the_same_journal_and_front_in_a_fresh_process(
-    reference: Path, tmp_path: Path, shakespeare: Path
+    reference: Path, tmp_path: Path, text_file: Path
 ) -> None:
     again = tmp_path / "again"
-    subprocess.run(hrfevo_cmd(*smoke_args(again, shakespeare)), check=True, capture_output=True)
+    subprocess.run(hrfevo_cmd(*smoke_args(again, text_file)), check=True, capture_output=True)
     assert snapshot(again) == snapshot(reference)
     keys = [
         json.loads(line)["key"] for line in (reference / "journal.jsonl").read_text().splitlines()
@@ -117,10 +117,10 @@ def _kill_after(cmd: list[str], journal: Path, lines: int) -> int:
 
 @pytest.mark.parametrize("kill_at", [1, 4, 6])
 def test_killed_run_resumes_to_the_uninterrupted_result(
-    reference: Path, tmp_path: Path, shakespeare: Path, kill_at: int
+    reference: Path, tmp_path: Path, text_file: Path, kill_at: int
 ) -> None:
     out = tmp_path / "killed"
-    done = _kill_after(hrfevo_cmd(*smoke_args(out, shakespeare)), out / "journal.jsonl", kill_at)
+    done = _kill_after(hrfevo_cmd(*smoke_args(out, text_file)), out / "journal.jsonl", kill_at)
     before = (out / "journal.jsonl").read_bytes()
     assert done < 8, "the run finished before it could be killed"
     subprocess.run(hrfevo_cmd("resume", out), check=True, capture_output=True)
@@ -133,7 +133,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(
 
 
 def test_failed_and_diverged_evaluations_are_recorded_and_the_run_goes_on(
-    tmp_path: Path, shakespeare: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, text_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_train = spectral.train
 
@@ -148,7 +148,7 @@ def test_failed_and_diverged_evaluations_are_recorded_and_the_run_goes_on(
         return model, result
 
     monkeypatch.setattr(spectral, "train", flaky_train)
-    cfg = resolve("smoke", None, {"data": str(shakespeare), "population": 6, "seed": 5})
+    cfg = resolve("smoke", None, {"data": str(text_file), "population": 6, "seed": 5})
     out = run.start(cfg, tmp_path / "run")
     records = list(Journal(out / "journal.jsonl").records.values())
     statuses = {r["status"] for r in records}

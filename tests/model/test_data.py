@@ -49,20 +49,20 @@ def test_builtin_is_deterministic_sizeable_text() -> None:
     assert not any(skipped & set(h.split("/")[:-1]) for h in headers)
 
 
-def test_split_is_contiguous_and_recorded(shakespeare: Path) -> None:
-    raw = shakespeare.read_bytes()
-    corpus = load_corpus(str(shakespeare), val_fraction=0.1)
+def test_split_is_contiguous_and_recorded(text_file: Path) -> None:
+    raw = text_file.read_bytes()
+    corpus = load_corpus(str(text_file), val_fraction=0.1)
     split = corpus.split()
     assert split["boundary"] == int(len(raw) * 0.9) == len(corpus.train)
     assert split["train_tokens"] + split["val_tokens"] == split["tokens"] == len(raw)
     assert corpus.train.tobytes() + corpus.val.tobytes() == raw  # together, no overlap
-    assert split["val_fraction"] == 0.1 and split["corpus"] == str(shakespeare)
+    assert split["val_fraction"] == 0.1 and split["corpus"] == str(text_file)
     assert len(split["sha256"]) == 64
     assert isinstance(corpus.train, np.memmap)  # a large file is not read into memory
 
 
-def test_get_batch_windows_come_from_the_split_and_repeat(shakespeare: Path) -> None:
-    corpus = load_corpus(str(shakespeare))
+def test_get_batch_windows_come_from_the_split_and_repeat(text_file: Path) -> None:
+    corpus = load_corpus(str(text_file))
     val = corpus.val.tobytes()
     x, y = get_batch(corpus.val, 8, 32, np.random.default_rng(3))
     assert x.shape == y.shape == (8, 32)

@@ -31,8 +31,8 @@ TINY = ModelConfig(
 
 
 @pytest.fixture(scope="module")
-def corpus(shakespeare: Path) -> Corpus:
-    return load_corpus(str(shakespeare))
+def corpus(text_file: Path) -> Corpus:
+    return load_corpus(str(text_file))
 
 
 def quick(**kw: object) -> TrainConfig:
