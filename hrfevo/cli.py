@@ -17,7 +17,7 @@ from types import FrameType
 from typing import NoReturn
 
 from hrfevo.commands import COMMANDS
-from hrfevo.errors import UsageError
+from hrfevo.errors import MachineFaultError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"hrfevo {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except MachineFaultError as e:  # the run is intact; resume continues it
+        print(f"hrfevo {args.command}: stopped: {e}", file=sys.stderr)
+        return 3
     except Terminated:
         print(f"hrfevo {args.command}: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM

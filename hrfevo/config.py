@@ -22,6 +22,16 @@ from model.train_config import TrainConfig
 STRATEGY_CHOICES = ("nsga2", "random")
 EXECUTOR_CHOICES = ("ray", "serial")
 OBJECTIVE_CHOICES = ("perplexity", "flops_per_token", "params")
+# Where and how evaluations run. `hrfevo resume` may change these: a result does not depend on
+# where it ran. Everything else is a search setting, fixed for the life of a run.
+EXECUTION_FIELDS = (
+    "executor",
+    "ray_address",
+    "ray_dashboard",
+    "cpus_per_eval",
+    "gpus_per_eval",
+    "eval_timeout",
+)
 
 PRESETS: dict[str, dict[str, Any]] = {
     # For tests and CI: a few seconds of work on one core, start-up included.
@@ -99,8 +109,11 @@ class RunConfig:
             if getattr(self, name) not in choices:
                 _fail(name, getattr(self, name), f"choose from {', '.join(choices)}")
         objectives = self.objectives
-        if objectives[:2] != ["perplexity", "flops_per_token"] or not set(objectives) <= set(
-            OBJECTIVE_CHOICES
+        if (
+            not isinstance(objectives, list)
+            or objectives[:2] != ["perplexity", "flops_per_token"]
+            or not set(objectives) <= set(OBJECTIVE_CHOICES)
+            or len(set(objectives)) != len(objectives)
         ):
             _fail("objectives", objectives, "must be perplexity, flops_per_token[, params]")
         if not 0 <= self.crossover_prob <= 1:

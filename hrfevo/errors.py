@@ -7,3 +7,24 @@ class UsageError(Exception):
     The CLI prints its message on one line and exits with status 2. It is raised before any
     file is created or changed.
     """
+
+
+class MachineFaultError(Exception):
+    """Evaluations the machine could not run (time-outs, lost workers, out of memory), after
+    their retries. Nothing was journaled for them; `hrfevo resume` runs them again.
+
+    The CLI prints the message on one line and exits with status 3.
+    """
+
+    def __init__(self, run_dir: object, errors: list[str]) -> None:
+        counts: dict[str, int] = {}
+        for error in errors:
+            counts[error] = counts.get(error, 0) + 1
+        why = "; ".join(f"{e} (x{n})" if n > 1 else e for e, n in counts.items())
+        n = len(errors)
+        super().__init__(
+            f"{n} evaluation{'s' if n != 1 else ''} could not run: {why}. Nothing was "
+            f"recorded for {'them' if n != 1 else 'it'}; `hrfevo resume {run_dir}` runs "
+            f"{'them' if n != 1 else 'it'} again"
+        )
+        self.errors = errors

@@ -2,6 +2,14 @@
 
 An executor runs `run_job(problem, job)` somewhere (in process, in a Ray task) and yields the
 finished records in completion order; the search loop puts them back in proposal order.
+
+Two kinds of failure are kept apart:
+- the genome's own: its model cannot be built, or training crashes on it ("failed"), or its
+  loss is not finite ("diverged"). These are results, journaled like any other.
+- the machine's: a wall-clock time-out, a lost worker or node, an out-of-memory kill
+  (status FAULT). They say nothing about the genome: the executor runs the job again, up to
+  `max_retries` times, and a fault that persists is yielded as a FAULT record, which the
+  search never journals (see `hrfevo.search.Search.evaluate`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from hrfevo.config import RunConfig
 from hrfevo.errors import UsageError
 from hrfevo.problem import Candidate, Problem
 from hrfevo.storage import finite
+
+FAULT = "fault"  # the status of an evaluation the machine could not run: never journaled
 
 
 @dataclass(frozen=True)
@@ -38,8 +48,15 @@ def worker_info(device: str = "cpu") -> dict[str, Any]:
     return info
 
 
+def _memory_errors() -> tuple[type[BaseException], ...]:
+    import torch
+
+    return (MemoryError, torch.cuda.OutOfMemoryError)
+
+
 def run_job(problem: Problem, job: Job) -> dict[str, Any]:
-    """Evaluate one job into a journal record: a crashing genome is status "failed".
+    """Evaluate one job into a record: a crashing genome is status "failed", running out of
+    memory is a machine FAULT.
 
     A UsageError (the worker's corpus is not the run's) is not the genome's fault: it is
     raised, and stops the run, rather than journaled.
@@ -49,6 +66,9 @@ def run_job(problem: Problem, job: Job) -> dict[str, Any]:
         result, error = problem.evaluate(job.candidate), None
     except UsageError:
         raise
+    except _memory_errors() as e:  # the machine's limit, not the genome's: see module doc
+        result = {"status": FAULT}
+        error = f"out of memory on {socket.gethostname()}: {type(e).__name__}"
     except Exception as e:  # a crashing genome must not crash the run
         result = {"status": "failed", "traceback": traceback.format_exc(limit=8)}
         error = f"{type(e).__name__}: {e}".splitlines()[0]
@@ -64,10 +84,10 @@ def run_job(problem: Problem, job: Job) -> dict[str, Any]:
     return record | ({"traceback": result["traceback"]} if "traceback" in result else {})
 
 
-def failed_record(problem: Problem, job: Job, error: str) -> dict[str, Any]:
+def fault_record(problem: Problem, job: Job, error: str) -> dict[str, Any]:
     """The record of a job that never reported back: its worker died, or it timed out."""
     nowhere = {"host": None, "pid": None, "device": None}
-    return _record(problem, job, "failed", {}, error, nowhere, {})
+    return _record(problem, job, FAULT, {}, error, nowhere, {})
 
 
 def _record(
@@ -97,13 +117,29 @@ class Executor(ABC):
     """Runs jobs for one problem. Use as a context manager so workers are always released.
 
     Every executor runs evaluations on the CPU unless `cfg.gpus_per_eval` asks for a GPU, so
-    a GPU that happens to be visible never changes the results.
+    a GPU that happens to be visible never changes the results. A job that ends in a machine
+    FAULT is submitted again, up to `cfg.max_retries` times (`settle`).
     """
 
     def __init__(self, problem: Problem, cfg: RunConfig | None = None) -> None:
         self.cfg = cfg  # execution settings (Ray needs them)
         wants_gpu = cfg is not None and cfg.gpus_per_eval > 0
         self.problem = problem.on_device("auto" if wants_gpu else "cpu")
+        self.max_retries = cfg.max_retries if cfg is not None else 2
+        self.attempts: dict[str, int] = {}  # key -> attempts that ended in a fault
+
+    def settle(self, job: Job, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The record to yield for a finished attempt, or None when a fault was resubmitted."""
+        if record["status"] != FAULT:
+            self.attempts.pop(job.key, None)
+            return record
+        faults = self.attempts.get(job.key, 0) + 1
+        if faults <= self.max_retries:
+            self.attempts[job.key] = faults
+            self.submit(job)
+            return None
+        self.attempts.pop(job.key, None)
+        return record | {"attempts": faults}
 
     @abstractmethod
     def submit(self, job: Job) -> None: ...

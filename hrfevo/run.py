@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from hrfevo.config import RunConfig
+from hrfevo.config import EXECUTION_FIELDS, RunConfig
 from hrfevo.errors import UsageError
 from hrfevo.executor import Executor
 from hrfevo.executors import EXECUTORS
@@ -177,29 +177,43 @@ def resume(
     run_dir: Path,
     generations: int | None = None,
     observer: Observer | None = None,
-    executor: str | None = None,
-    ray_address: str | None = None,
+    execution: dict[str, Any] | None = None,
 ) -> Path:
     """Continue a run to its generation target (or to `generations`, which may extend it).
 
-    `executor` and `ray_address` may move the remaining evaluations: results do not depend on
-    where they run, so the resumed run still ends where an uninterrupted one would.
+    `execution` may change where the remaining evaluations run (`EXECUTION_FIELDS`: executor,
+    Ray address, resources per evaluation, time-out): results do not depend on it,
+    so the resumed run still ends where an uninterrupted one would. The search settings stay
+    as recorded.
     """
     view = RunView(run_dir)  # checks the directory before anything runs
     if generations is not None and generations < 0:
         raise UsageError(f"--generations must be >= 0, got {generations}")
     target = generations if generations is not None else view.target
-    moved: dict[str, Any] = {"executor": executor, "ray_address": ray_address}
-    try:
-        cfg = dataclasses.replace(view.config, **{k: v for k, v in moved.items() if v})
-    except (ValueError, TypeError) as e:
-        raise UsageError(f"invalid resume option: {e}") from None
+    cfg = with_execution(view.config, execution or {})
     sha256 = view.info["data"]["sha256"]
     open_corpus(cfg.data, cfg.space.seq_len + 1, sha256)  # the bytes the run started on
     with locked(run_dir / RUN_FILE), make_executor(cfg, view.problem()) as runner:
         seeds = view.info["seed_genomes"]
         build_search(cfg, run_dir, seeds, observer, runner, sha256).run(target)
     return run_dir
+
+
+def with_execution(cfg: RunConfig, execution: dict[str, Any]) -> RunConfig:
+    """`cfg` with new execution settings (None: keep the recorded one). `eval_timeout` 0 clears
+    the time-out; moving to the serial executor drops it too, as serial cannot stop a job."""
+    unknown = sorted(set(execution) - set(EXECUTION_FIELDS))
+    if unknown:
+        raise UsageError(f"resume cannot change {', '.join(unknown)}: not an execution setting")
+    changes = {k: v for k, v in execution.items() if v is not None}
+    if changes.get("eval_timeout") == 0 or changes.get("executor") == "serial":
+        changes["eval_timeout"] = changes.get("eval_timeout") or None
+    if changes.get("executor") == "serial" and changes["eval_timeout"] is not None:
+        raise UsageError("--eval-timeout needs the ray executor (serial cannot stop one)")
+    try:
+        return dataclasses.replace(cfg, **changes)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"invalid resume option: {e}") from None
 
 
 # ---- reading a run -------------------------------------------------------------------------

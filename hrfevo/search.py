@@ -4,6 +4,9 @@ Resuming is replaying: the checkpoint restores the strategy (population and RNG 
 was at the end of the last finished generation, so the next `ask` proposes exactly what the
 uninterrupted run proposed; every candidate already in the journal is a cache hit, and only
 evaluations that were in flight when the run died are run again.
+
+A machine fault (see `hrfevo.executor`) is never journaled: the generation's other results
+are, then the run stops with a `MachineFaultError`, and `hrfevo resume` runs the faulted ones again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from hrfevo.executor import Executor, Job
+from hrfevo.errors import MachineFaultError
+from hrfevo.executor import FAULT, Executor, Job
 from hrfevo.pareto import front, write_logs
 from hrfevo.problem import Candidate, Problem
 from hrfevo.storage import Journal, atomic_write_json, read_json
@@ -75,7 +79,10 @@ class Search:
             self.observer.generation_finished(self.generation - 1, stats, self.front())
 
     def evaluate(self, candidates: list[Candidate]) -> list[dict[str, Any]]:
-        """Journal records for the candidates, in order, running only those not journaled."""
+        """Journal records for the candidates, in order, running only those not journaled.
+
+        Raises MachineFaultError, after journaling every result, if some could not be run.
+        """
         keys = [self.problem.key(c) for c in candidates]
         self.archive += [k for k in dict.fromkeys(keys) if k not in self.archive]
         new = {k: c for k, c in zip(keys, candidates, strict=True) if k not in self.journal}
@@ -83,10 +90,16 @@ class Search:
             self.observer.generation_started(self.generation, len(new), len(keys) - len(new))
         for key, candidate in new.items():
             self.executor.submit(Job(key, candidate, self.generation))
+        faults = []
         for record in self.executor.as_completed():
-            self.journal.append(record)
+            if record["status"] == FAULT:
+                faults.append(record["error"])
+            else:
+                self.journal.append(record)
             if self.observer:
                 self.observer.evaluated(record, self.executor.pending)
+        if faults:
+            raise MachineFaultError(self.run_dir, faults)
         return [self.journal.records[k] for k in keys]
 
     def records(self) -> list[dict[str, Any]]:

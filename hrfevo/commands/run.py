@@ -40,7 +40,11 @@ def add_execution_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus-per-eval", type=int, help="CPU cores (torch threads) per evaluation")
     p.add_argument("--gpus-per-eval", type=float, help="GPUs per evaluation, e.g. 0.25")
     p.add_argument(
-        "--eval-timeout", type=float, metavar="SECONDS", help="cancel slower evaluations"
+        "--eval-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="wall-clock limit per evaluation (ray executor); one past it is a machine fault: "
+        "retried, then the run stops (exit 3) until `hrfevo resume`",
     )
 
 
@@ -48,23 +52,8 @@ def main(args: argparse.Namespace) -> int:
     from hrfevo import config, run
     from hrfevo.progress import Progress
 
-    flags = {
-        k: getattr(args, k)
-        for k in (
-            "data",
-            "seed",
-            "population",
-            "generations",
-            "strategy",
-            "seeds",
-            "executor",
-            "ray_address",
-            "ray_dashboard",
-            "cpus_per_eval",
-            "gpus_per_eval",
-            "eval_timeout",
-        )
-    }
+    search = ("data", "seed", "population", "generations", "strategy", "seeds")
+    flags = {k: getattr(args, k) for k in search + config.EXECUTION_FIELDS}
     cfg = config.resolve(args.preset, args.config, flags)
     out = (
         args.out

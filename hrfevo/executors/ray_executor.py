@@ -11,10 +11,11 @@ tasks in flight as the cluster can run at once, so a task starts as soon as it i
 the queue stays in the driver, and `eval_timeout` counts from the start of an evaluation
 rather than from the moment it was proposed.
 
-Fault tolerance: a worker process that dies is retried by Ray (`max_retries` times) and, when
-the retries run out, the evaluation is journaled as failed; an evaluation past `eval_timeout`
-is killed (`ray.cancel(force=True)`) and journaled as failed; a driver that dies is covered by
-`hrfevo resume`.
+Fault tolerance: a worker process or node that dies, Ray's out-of-memory kill, and an
+evaluation past `eval_timeout` (killed with `ray.cancel(force=True)`) are machine faults, not
+results: the job runs again, up to `max_retries` times, and a fault that persists stops the
+run with nothing journaled for that genome (see `hrfevo.executor`). A driver that dies is
+covered by `hrfevo resume`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 
 from hrfevo.config import RunConfig
 from hrfevo.errors import UsageError
-from hrfevo.executor import Executor, Job, failed_record, run_job
+from hrfevo.executor import Executor, Job, fault_record, run_job
 from hrfevo.problem import Problem
 
 POLL_SECONDS = 1.0  # longest blocking wait, so Ctrl-C and time-outs are noticed promptly
@@ -105,7 +106,7 @@ class RayExecutor(Executor):
         cfg = cfg or RunConfig(executor="ray")
         super().__init__(problem, cfg)
         self.need = {"CPU": float(cfg.cpus_per_eval), "GPU": float(cfg.gpus_per_eval)}
-        self.timeout, self.retries = cfg.eval_timeout, cfg.max_retries
+        self.timeout = cfg.eval_timeout
         self.queue: deque[tuple[Job, float]] = deque()  # (job, time submitted)
         self.running: dict[Any, tuple[Job, dict[str, float]]] = {}  # ObjectRef -> job, times
         self.owns_ray = False  # whether close() shuts Ray down
@@ -163,7 +164,7 @@ class RayExecutor(Executor):
         self.task = ray.remote(_evaluate).options(
             num_cpus=cfg.cpus_per_eval,
             num_gpus=cfg.gpus_per_eval,
-            max_retries=cfg.max_retries,  # system failures only: a dead worker process
+            max_retries=0,  # `settle` retries faults, time-outs included, by one rule
             retry_exceptions=False,
         )
 
@@ -177,9 +178,11 @@ class RayExecutor(Executor):
         self._dispatch()
         while self.running:
             ready, _ = ray.wait(list(self.running), num_returns=1, timeout=self._wait_seconds())
-            for ref in ready:
-                yield self._collect(ref)
-            yield from self._expire()
+            finished = [self._collect(ref) for ref in ready] + list(self._expire())
+            for job, record in finished:
+                settled = self.settle(job, record)  # a fault goes back in the queue
+                if settled is not None:
+                    yield settled
             self._dispatch()
 
     @property
@@ -200,34 +203,24 @@ class RayExecutor(Executor):
         first = min(times["dispatched"] for _, times in self.running.values())
         return max(0.0, min(POLL_SECONDS, first + self.timeout - time.time()))
 
-    def _collect(self, ref: Any) -> dict[str, Any]:
+    def _collect(self, ref: Any) -> tuple[Job, dict[str, Any]]:
         import ray
 
         job, times = self.running.pop(ref)
-        # The evaluation's own failures, after max_retries: its worker process died, Ray's
-        # memory monitor killed it, or its node went. Anything else is Ray failing the driver
-        # (its raylet died, a runtime env could not be set up...): that stops the run, and
-        # `hrfevo resume` reruns the evaluation instead of journaling a failure it did not cause.
-        own = (
-            ray.exceptions.WorkerCrashedError,
-            ray.exceptions.OutOfMemoryError,
-            ray.exceptions.NodeDiedError,
-        )
         try:
             record = ray.get(ref)
         except ray.exceptions.RayTaskError as e:
             if isinstance(e.cause, UsageError):  # e.g. the node's corpus is not the run's
                 raise UsageError(str(e.cause)) from None
             raise
-        except own as e:
+        except ray.exceptions.RayError as e:  # the worker, its node or its memory: a fault
             reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            error = f"{type(e).__name__} after {self.retries} retries: {reason}"
-            record = failed_record(self.problem, job, error)
+            record = fault_record(self.problem, job, f"{type(e).__name__}: {reason}")
         record["timings"] |= times | {"collected": time.time()}
-        return record
+        return job, record
 
-    def _expire(self) -> Iterator[dict[str, Any]]:
-        """Kill the evaluations that ran past eval_timeout and record them as failed."""
+    def _expire(self) -> Iterator[tuple[Job, dict[str, Any]]]:
+        """Kill the evaluations that ran past eval_timeout: machine faults, not results."""
         import ray
 
         if self.timeout is None:
@@ -242,9 +235,9 @@ class RayExecutor(Executor):
         for ref in [r for r in overdue if r not in finished]:
             ray.cancel(ref, force=True)  # kills the worker process; Ray does not retry it
             job, times = self.running.pop(ref)
-            record = failed_record(self.problem, job, f"timed out after {self.timeout:g} s")
+            record = fault_record(self.problem, job, f"timed out after {self.timeout:g} s")
             record["timings"] |= times | {"collected": now}
-            yield record
+            yield job, record
 
     def close(self) -> None:
         """Stop what is still running: shut Ray down if this executor started or joined it

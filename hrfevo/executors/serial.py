@@ -21,9 +21,12 @@ class SerialExecutor(Executor):
 
     def as_completed(self) -> Iterator[dict[str, Any]]:
         while self.queue:
-            record = run_job(self.problem, self.queue[0])
+            job = self.queue[0]
+            record = run_job(self.problem, job)
             self.queue.popleft()  # only now: the job being run counts as pending until done
-            yield record
+            settled = self.settle(job, record)
+            if settled is not None:
+                yield settled
 
     @property
     def pending(self) -> int:

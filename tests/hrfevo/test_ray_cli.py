@@ -139,3 +139,27 @@ def test_a_killed_ray_run_resumes_to_the_uninterrupted_result(
         assert resumed_view[part] == uninterrupted[part], part
     keys = [json.loads(line)["key"] for line in (out / "journal.jsonl").read_text().splitlines()]
     assert len(keys) == len(set(keys)), "a journaled evaluation was run again"
+
+
+@pytest.mark.slow
+def test_a_run_whose_evaluations_all_time_out_stops_and_resumes_to_the_clean_result(
+    reference: Path, tmp_path: Path, text_file: Path, config: Path
+) -> None:
+    """Time-outs are machine faults: exit 3 with nothing journaled, then a resume with a longer
+    time-out ends with the front of a run that never timed out."""
+    out = tmp_path / "run"
+    cmd = [*ray_run(out, text_file, config), "--eval-timeout", "0.05"]
+    stopped = subprocess.run(cmd, capture_output=True, text=True, start_new_session=True)
+    assert stopped.returncode == 3, stopped.stderr
+    last = stopped.stderr.strip().splitlines()[-1]
+    assert last.startswith("hrfevo run: stopped: 4 evaluations could not run: timed out after")
+    assert f"hrfevo resume {out}" in last and "Traceback" not in stopped.stderr
+    assert not Journal(out / "journal.jsonl").records
+    resumed = subprocess.run(
+        hrfevo_cmd("resume", out, "--eval-timeout", "600"), capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert run.RunView(out).config.eval_timeout == 0.05, "resume must not rewrite run.json"
+    resumed_view, uninterrupted = snapshot(out), snapshot(reference)
+    for part in uninterrupted:
+        assert resumed_view[part] == uninterrupted[part], part

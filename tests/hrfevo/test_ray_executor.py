@@ -1,5 +1,6 @@
 """The Ray executor on one local Ray: spread over workers, the same results as the serial
-executor, a killed worker retried, a slow evaluation timed out, resources checked up front."""
+executor, a killed worker retried, a slow evaluation timed out (a machine fault, not a result),
+resources checked up front."""
 
 from __future__ import annotations
 
@@ -134,11 +135,11 @@ def _jobs(problem: Sleepy, sleeps: dict[str, float]) -> list[Job]:
     return [Job(problem.key(c), c, 0) for c in candidates]
 
 
-def test_an_evaluation_past_the_timeout_is_killed_and_recorded_as_failed(
+def test_an_evaluation_past_the_timeout_is_killed_and_reported_as_a_fault(
     local_ray: None, tmp_path: Path
 ) -> None:
     problem = Sleepy(tmp_path)
-    cfg = RunConfig(executor="ray", eval_timeout=4.0)
+    cfg = RunConfig(executor="ray", eval_timeout=4.0, max_retries=1)
     # Two slots: "slow" must fail, while "a".."d" (4 s of work, one after another on the other
     # slot) still pass: the time-out counts from an evaluation's start, not its submission.
     sleeps = {"slow": 600.0, "a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}
@@ -152,7 +153,7 @@ def test_an_evaluation_past_the_timeout_is_killed_and_recorded_as_failed(
         records = {r["key"]: r for r in executor.as_completed()}
         assert executor.pending == 0
     assert time.monotonic() - start < 60
-    assert records["slow"]["status"] == "failed"
+    assert records["slow"]["status"] == "fault" and records["slow"]["attempts"] == 2
     assert "timed out after 4 s" in records["slow"]["error"]
     assert {records[k]["status"] for k in "abcd"} == {"ok"}
     slow_pid = int((tmp_path / "slow.pid").read_text())
@@ -168,7 +169,7 @@ def _alive(pid: int, within: float) -> bool:
     return True
 
 
-def test_an_evaluation_whose_worker_always_dies_is_failed_after_its_retries(
+def test_an_evaluation_whose_worker_always_dies_is_a_fault_after_its_retries(
     local_ray: None, tmp_path: Path
 ) -> None:
     problem = Sleepy(tmp_path)
@@ -177,8 +178,9 @@ def test_an_evaluation_whose_worker_always_dies_is_failed_after_its_retries(
             executor.submit(job)
         records = {r["key"]: r for r in executor.as_completed()}
     assert records["lives"]["status"] == "ok"
-    assert records["dies"]["status"] == "failed"
-    assert records["dies"]["error"].startswith("WorkerCrashedError after 1 retries")
+    assert records["dies"]["status"] == "fault" and records["dies"]["attempts"] == 2
+    assert records["dies"]["error"].startswith("WorkerCrashedError")
+    assert len(list(tmp_path.glob("dies.pid"))) == 1 and executor.attempts == {}
 
 
 @pytest.mark.parametrize("executor", ["serial", "ray"])

@@ -20,6 +20,7 @@ import pytest
 import hrfevo.problems.spectral as spectral
 from hrfevo import run
 from hrfevo.config import resolve
+from hrfevo.errors import MachineFaultError
 from hrfevo.storage import Journal
 
 
@@ -163,3 +164,45 @@ def test_failed_and_diverged_evaluations_are_recorded_and_the_run_goes_on(
     assert not front_keys & {r["key"] for r in failed + diverged}
     assert pd.read_csv(out / "hypervolume.csv")["failures"].iloc[-1] == len(failed) + len(diverged)
     assert json.loads((out / "checkpoint.json").read_text())["generation"] == cfg.generations
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["transient", "persistent"])
+def test_a_machine_fault_is_retried_never_journaled_and_resume_runs_it_again(
+    persistent: bool,
+    reference: Path,
+    tmp_path: Path,
+    text_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Out of memory is the machine's fault, not the genome's: retried, and if it persists the
+    run stops (MachineFaultError) with the others journaled; resume ends as a clean run."""
+    real_train, faulted = spectral.train, []
+
+    def short_of_memory(cfg: Any, train_cfg: Any, corpus: Any, **kw: Any) -> Any:
+        if {"attention", "wavelet"} <= set(cfg.layer_mixers) and (
+            persistent or cfg not in faulted  # transient: each model's first attempt only
+        ):
+            faulted.append(cfg)
+            raise MemoryError
+        return real_train(cfg, train_cfg, corpus, **kw)
+
+    monkeypatch.setattr(spectral, "train", short_of_memory)
+    cfg = resolve("smoke", None, {"data": str(text_file), "seed": 3, "max_retries": 1})
+    out = tmp_path / "run"
+    if persistent:
+        with pytest.raises(MachineFaultError, match=r"could not run: out of memory .*resume"):
+            run.start(cfg, out)
+        records = Journal(out / "journal.jsonl").records.values()
+        assert records and all(r["status"] == "ok" for r in records)  # the rest was kept
+        assert json.loads((out / "checkpoint.json").read_text())["generation"] == 0
+        monkeypatch.setattr(spectral, "train", real_train)  # the machine recovered
+        run.resume(out)
+    else:
+        run.start(cfg, out)
+    if persistent:  # one attempt and max_retries=1 retry of one model, then the stop
+        assert len(faulted) == 2 and faulted[0] == faulted[1]
+    else:  # each faulted once, then ran on its retry
+        assert faulted and all(faulted.count(c) == 1 for c in faulted)
+    resumed, uninterrupted = snapshot(out), snapshot(reference)
+    for part in uninterrupted:
+        assert resumed[part] == uninterrupted[part], part
