@@ -44,8 +44,9 @@ COLUMNS = (
 
 
 def is_baseline(genome: Genome) -> bool:
-    """The plain transformer: every layer attention, a table embedding."""
-    return set(genome.arch.mixers) == {"attention"} and genome.arch.embedding == "table"
+    """The plain transformer: every layer attention, a table embedding, an all-MLP FFN (α = 0)."""
+    a = genome.arch
+    return set(a.mixers) == {"attention"} and a.embedding == "table" and a.spectral_share == 0
 
 
 def genes(genome: Genome) -> dict[str, Any]:

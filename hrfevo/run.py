@@ -37,7 +37,7 @@ from hrfevo.storage import Journal, atomic_write_json, check_new_dir, locked, re
 from hrfevo.strategies import STRATEGIES
 
 RUN_FILE = "run.json"
-RUN_FORMAT = 2  # bumped whenever the run directory's layout or meaning changes
+RUN_FORMAT = 3  # bumped whenever the run directory's layout or meaning changes
 LIBRARIES = ("hrfevo", "torch", "numpy", "deap", "ray", "PyWavelets", "pandas", "moocore")
 
 
@@ -229,7 +229,10 @@ class RunView:
         self.info = self._read(RUN_FILE)
         if self.info.get("format") != RUN_FORMAT:
             found = self.info.get("format")
-            raise UsageError(f"{run_dir} has run format {found!r}; this hrfevo reads {RUN_FORMAT}")
+            raise UsageError(
+                f"{run_dir} has run format {found!r}; this hrfevo reads {RUN_FORMAT} (use the "
+                "hrfevo that wrote it, or start the run again)"
+            )
         try:
             self.config = RunConfig.from_dict(self.info["config"])
         except (ValueError, TypeError, KeyError) as e:

@@ -126,3 +126,16 @@ def test_an_empty_run_loads_with_empty_tables(run_dir: Path, tmp_path: Path) -> 
 def test_a_directory_that_is_not_a_run_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not a run directory"):
         load_run(tmp_path)
+
+
+def test_the_baseline_is_attention_with_a_table_and_no_spectral_ffn() -> None:
+    from dataclasses import replace
+
+    from hrfevo.api import is_baseline
+    from hrfevo.genome import transformer_genome
+
+    g = transformer_genome()
+    assert is_baseline(g)
+    assert not is_baseline(replace(g, arch=replace(g.arch, spectral_share=0.5)))
+    assert not is_baseline(replace(g, arch=replace(g.arch, embedding="hybrid")))
+    assert not is_baseline(replace(g, arch=replace(g.arch, mixers=("attention", "fourier"))))

@@ -172,6 +172,18 @@ CASES: dict[str, tuple[Case, str]] = {
         lambda t, r, d: ["resume", str(r), "--generations", "-2"],
         "--generations",
     ),
+    "duplicate objectives": (
+        _config("objectives: [perplexity, flops_per_token, flops_per_token]\n"),
+        "objectives=",
+    ),
+    "resume with a time-out on the serial executor": (
+        lambda t, r, d: ["resume", str(r), "--eval-timeout", "5"],  # the smoke run is serial
+        "needs the ray executor",
+    ),
+    "resume with no cores": (
+        lambda t, r, d: ["resume", str(r), "--cpus-per-eval", "0"],
+        "cpus_per_eval=0",
+    ),
     "resume unknown executor": (
         lambda t, r, d: ["resume", str(r), "--executor", "dask"],
         "executor='dask'",
@@ -214,7 +226,13 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
             lambda r: (r / "run.json").write_text(
                 json.dumps(json.loads((r / "run.json").read_text()) | {"format": 99})
             ),
-            "has run format 99",
+            "has run format 99; this hrfevo reads 3",
+        ),
+        (
+            lambda r: (r / "run.json").write_text(
+                json.dumps(json.loads((r / "run.json").read_text()) | {"format": 2})
+            ),
+            "has run format 2; this hrfevo reads 3",
         ),
         (
             lambda r: (r / "run.json").write_text(
@@ -223,7 +241,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
             "is not the run's",
         ),
     ],
-    ids=["run.json", "checkpoint", "journal", "version", "corpus"],
+    ids=["run.json", "checkpoint", "journal", "version", "older version", "corpus"],
 )
 def test_resuming_a_damaged_run_is_exit_2(
     damage: Callable[[Path], object],
