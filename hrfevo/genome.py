@@ -2,20 +2,26 @@
 
 A genome is frozen and JSON-serialisable. Its *expressed* form keeps only the genes that the
 built model reads (no wavelet genes without a wavelet layer, no heads without attention, no
-basis for a table embedding); the key is the hash of the expressed form's canonical JSON, so
-two genomes that build the same model share one key, one journal entry and one evaluation.
-Unexpressed genes are kept, not erased: they drift neutrally and can be switched back on.
+basis for a table embedding), each in the canonical form of what the model builds from it:
+the wavelet by its filter bank's one name (`canonical_wavelet`: db1 and bior1.1 are haar),
+each basis function in its simplest equal form (`BasisSpec.canonical`: a cosine is a shifted
+sine), and the FFN by its hidden width. The key is the hash of the expressed form's canonical
+JSON, so two genomes that build the same model share one key, one journal entry and one
+evaluation. Unexpressed genes are kept, not erased: they drift neutrally and can be switched
+back on, so `SearchSpace.problems` checks them too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from model import BasisSpec, ModelConfig
 from model.ffn import hidden_width
+from model.wavelets import canonical_wavelet
 
 KEY_LENGTH = 16  # hex digits of sha256: 64 bits, ample for one run's few thousand genomes
 
@@ -52,27 +58,37 @@ class Genome:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Genome:
-        """Inverse of `to_dict`. Raises ValueError naming a missing or unknown gene."""
+    def from_dict(cls, d: Any) -> Genome:
+        """Inverse of `to_dict`. Raises ValueError naming a missing, unknown or mistyped gene.
+
+        Types only: whether the values fit a search space is `SearchSpace.problems`' question.
+        """
         _check_keys("genome", d, {"basis", "wavelet", "arch"})
-        _check_keys("genome.wavelet", d["wavelet"], set(WaveletGenes.__dataclass_fields__))
-        _check_keys("genome.arch", d["arch"], set(ArchGenes.__dataclass_fields__))
-        try:
-            basis = tuple(BasisSpec(**b) for b in d["basis"])
-        except TypeError as e:
-            raise ValueError(f"genome.basis: bad basis function ({e})") from None
-        arch = dict(d["arch"], mixers=tuple(d["arch"]["mixers"]))
-        return cls(basis, WaveletGenes(**d["wavelet"]), ArchGenes(**arch))
+        w, a = d["wavelet"], d["arch"]
+        _check_keys("genome.wavelet", w, set(WaveletGenes.__dataclass_fields__))
+        _check_keys("genome.arch", a, set(ArchGenes.__dataclass_fields__))
+        wavelet = WaveletGenes(
+            **{k: _typed(f"genome.wavelet.{k}", w[k], kind) for k, kind in WAVELET_TYPES.items()}
+        )
+        arch = ArchGenes(
+            **{k: _typed(f"genome.arch.{k}", a[k], kind) for k, kind in ARCH_TYPES.items()}
+        )
+        if not isinstance(d["basis"], list):
+            raise ValueError(f"genome.basis: expected a list, got {d['basis']!r}")
+        return cls(tuple(_basis_spec(i, b) for i, b in enumerate(d["basis"])), wavelet, arch)
 
     def expressed(self) -> dict[str, Any]:
         """The genes the built model reads, as it reads them (see the module docstring).
 
         Basis functions are canonical (see `BasisSpec.canonical`: the phase wrapped, ignored
-        parameters reset) and the FFN is sized by its hidden width, so genomes that differ only
-        in ways the model cannot see (phase 0 or 2π, ffn_mult 2 or 2.001) share one key.
+        parameters reset, sine-like families as sines), the wavelet is named canonically and the
+        FFN is sized by its hidden width, so genomes that differ only in ways the model cannot
+        see (phase 0 or 2π, cosine or shifted sine, db1 or haar, ffn_mult 2 or 2.001) share
+        one key.
         """
         d = self.to_dict()
         d["basis"] = [b.canonical().to_dict() for b in self.basis]
+        d["wavelet"]["name"] = canonical_wavelet(self.wavelet.name)
         arch = d["arch"]
         arch["spectral_share"] = float(self.arch.spectral_share)
         del arch["ffn_mult"]
@@ -104,12 +120,61 @@ def describe(g: Genome) -> str:
     return " ".join(parts)
 
 
-def _check_keys(where: str, d: Any, expected: set[str]) -> None:
+# The JSON type of each gene, as `_typed` checks it.
+WAVELET_TYPES = {"name": "string", "levels": "integer", "mixing": "string"}
+ARCH_TYPES = {
+    "d_model": "integer",
+    "n_layers": "integer",
+    "mixers": "list of strings",
+    "ffn_mult": "finite number",
+    "spectral_share": "finite number",
+    "embedding": "string",
+    "n_heads": "integer",
+}
+BASIS_TYPES = {
+    "family": "string",
+    "frequency": "finite number",
+    "phase": "finite number",
+    "shape": "finite number",
+    "center": "finite number",
+}
+
+
+def _check_keys(
+    where: str, d: Any, expected: set[str], optional: frozenset[str] = frozenset()
+) -> None:
     if not isinstance(d, dict):
         raise ValueError(f"{where}: expected an object, got {type(d).__name__}")
-    if set(d) != expected:
-        missing, unknown = sorted(expected - set(d)), sorted(set(d) - expected)
+    missing, unknown = sorted(expected - optional - set(d)), sorted(set(d) - expected)
+    if missing or unknown:
         raise ValueError(f"{where}: missing {missing}, unknown {unknown}")
+
+
+def _typed(where: str, value: Any, kind: str) -> Any:
+    """`value` if it has JSON type `kind` (a number where a float is expected becomes one)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = {
+        "string": isinstance(value, str),
+        "integer": number and isinstance(value, int),
+        "finite number": number and math.isfinite(value),
+        "list of strings": isinstance(value, list) and all(isinstance(v, str) for v in value),
+    }[kind]
+    if not ok:
+        article = "a" if kind != "integer" else "an"
+        raise ValueError(f"{where}: expected {article} {kind}, got {value!r}")
+    return (
+        float(value)
+        if kind == "finite number"
+        else tuple(value)
+        if kind == "list of strings"
+        else value
+    )
+
+
+def _basis_spec(i: int, b: Any) -> BasisSpec:
+    where = f"genome.basis[{i}]"
+    _check_keys(where, b, set(BASIS_TYPES), optional=frozenset({"phase", "shape", "center"}))
+    return BasisSpec(**{k: _typed(f"{where}.{k}", v, BASIS_TYPES[k]) for k, v in b.items()})
 
 
 def to_model_config(genome: Genome, vocab_size: int, seq_len: int) -> ModelConfig:

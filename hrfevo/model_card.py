@@ -51,17 +51,25 @@ or, from the shell, `hrfevo generate {out} --prompt "def " --max-new-tokens 200`
 
 
 def _metrics(m: dict[str, Any]) -> str:
+    test = m.get("test_loss")
     rows = [
-        ("validation loss", f"{m['val_loss']:.4f} nats per byte"),
+        (
+            "test loss (held out)",
+            f"{test:.4f} nats per byte" if test is not None else "no test split",
+        ),
+        ("test perplexity", f"{m['test_perplexity']:.2f}" if test is not None else "-"),
+        ("validation loss (selected on)", f"{m['val_loss']:.4f} nats per byte"),
         ("perplexity", f"{m['perplexity']:.2f}"),
         ("bits per byte", f"{m['bits_per_byte']:.4f}"),
         ("forward FLOPs per token", f"{m['flops_per_token']:,.0f}"),
         ("parameters", f"{m['params']:,}"),
         ("training", f"{m['steps_done']} steps, {m['train_tokens']:,} tokens on {m['device']}"),
+        ("search evaluated it on", m.get("run_device", "?")),
     ]
     parts = [(name, f"{v:,.0f}") for name, v in m["flops_breakdown"].items()]
     return (
-        "## Metrics (validation split)\n\n"
+        "## Metrics\n\nThe search chose this genome by its validation loss, so quote the test "
+        "loss: the test split was held out from the search and scored only here.\n\n"
         + markdown_table(("metric", "value"), rows)
         + "\n\nFLOPs per token by component (analytic, forward, at the full context):\n\n"
         + markdown_table(("component", "FLOPs"), parts)
@@ -87,10 +95,16 @@ def _selection(plan: ExportPlan, m: dict[str, Any]) -> str:
             f"{journal['val_loss']:.4f} in {journal['steps_done']} steps."
         )
     else:
+        verdict = (
+            "the proxy run was reproduced"
+            if m["matches_journal"]
+            else "NOT reproduced: the gap exceeds 0.5% (another machine, device or library?)"
+        )
         how = (
             "Evaluations keep no weights, so export re-ran the proxy training with the run's "
-            f"budget and seed. Journal val_loss {journal['val_loss']:.6f}, export "
-            f"{m['val_loss']:.6f} (relative gap {m['journal_val_loss_gap']:.2e})."
+            f"budget and seed on {m['device']} (the search ran it on {m.get('run_device', '?')}). "
+            f"Journal val_loss {journal['val_loss']:.6f}, export {m['val_loss']:.6f} "
+            f"(relative gap {m['journal_val_loss_gap']:.2e}): {verdict}."
         )
     return (
         f"## How it was selected\n\n`--select {plan.selection}`: {plan.selection.explain()}. "
@@ -126,6 +140,21 @@ def _row(r: Record, chosen: bool) -> tuple[Any, ...]:
     )
 
 
+def split_text(split: dict[str, Any]) -> str:
+    """One line: how the corpus was split, and the size of each split."""
+    how = (
+        "by whole files (a hash of each path)"
+        if split.get("method") == "files"
+        else "in contiguous blocks, in order"
+    )
+    sizes = ", ".join(
+        f"{part} {split[f'{part}_tokens']:,}"
+        + (f" ({split['files'][part]} files)" if "files" in split else "")
+        for part in ("train", "val", "test")
+    )
+    return f"{how}: {sizes} bytes"
+
+
 def _provenance(plan: ExportPlan) -> str:
     info, cfg, split = plan.run.info, plan.run.config, plan.run.info["data"]["split"]
     rows = [
@@ -134,11 +163,7 @@ def _provenance(plan: ExportPlan) -> str:
         ("evaluations", f"{len(plan.run.records)} in the journal"),
         ("seed", cfg.seed),
         ("data", f"`{cfg.data}`, sha256 {split['sha256'][:16]}…"),
-        (
-            "split",
-            f"train = bytes [0, {split['boundary']:,}), validation = the last "
-            f"{split['val_tokens']:,} ({split['val_fraction']:g})",
-        ),
+        ("split", split_text(split)),
         ("training budget", f"`{json.dumps(plan.train_cfg.to_dict())}`"),
         ("exported", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
     ]

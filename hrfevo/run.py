@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import platform
+import sys
 import time
 from importlib import metadata
 from pathlib import Path
@@ -35,6 +36,8 @@ from hrfevo.search import CHECKPOINT, JOURNAL, Observer, Search
 from hrfevo.space import SearchSpace
 from hrfevo.storage import Journal, atomic_write_json, check_new_dir, locked, read_json
 from hrfevo.strategies import STRATEGIES
+from model.data import Corpus, contamination
+from model.train import seed_stream
 
 RUN_FILE = "run.json"
 RUN_FORMAT = 3  # bumped whenever the run directory's layout or meaning changes
@@ -115,9 +118,8 @@ def build_search(
     data_sha256: str | None = None,
 ) -> Search:
     problem = make_problem(cfg, data_sha256)
-    strategy = STRATEGIES[cfg.strategy](
-        problem, cfg.population, np.random.default_rng(cfg.seed), seeds
-    )
+    rng = np.random.default_rng(seed_stream(cfg.seed, "search"))  # not the batches' stream
+    strategy = STRATEGIES[cfg.strategy](problem, cfg.population, rng, seeds)
     return Search(run_dir, problem, strategy, executor or make_executor(cfg, problem), observer)
 
 
@@ -154,6 +156,7 @@ def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
     seeds = seed_genomes(cfg)
     corpus = open_corpus(cfg.data, cfg.space.seq_len + 1)
     data = {"spec": cfg.data, "sha256": corpus.sha256, "split": corpus.split()}
+    leaked = contamination(corpus, cfg.space.seq_len, cfg.train_config().eval_tokens)
     # The executor checks its resources (GPUs the cluster lacks...) before any file is written.
     with make_executor(cfg, make_problem(cfg, corpus.sha256)) as executor:
         out.mkdir(parents=True, exist_ok=True)
@@ -164,13 +167,29 @@ def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
             "seed": cfg.seed,
             "seed_genomes": seeds,
             "data": data,
+            "contamination": leaked,
             "versions": versions(),
         }
         atomic_write_json(out / RUN_FILE, run_info)
+        warn_contamination(leaked, corpus.name)
         with locked(out / RUN_FILE):
             search = build_search(cfg, out, seeds, observer, executor, corpus.sha256)
             search.run(cfg.generations)
     return out
+
+
+CONTAMINATION_WARNING = 0.05  # share of evaluation windows also found verbatim in train
+
+
+def warn_contamination(leaked: dict[str, float], corpus: str) -> None:
+    """One line on stderr for each held-out split whose windows the training split repeats."""
+    for split, share in leaked.items():
+        if share > CONTAMINATION_WARNING:
+            print(
+                f"warning: {share:.1%} of the {split} windows of {corpus!r} also occur verbatim "
+                "in its training split (run.json: contamination)",
+                file=sys.stderr,
+            )
 
 
 def resume(
@@ -191,11 +210,10 @@ def resume(
         raise UsageError(f"--generations must be >= 0, got {generations}")
     target = generations if generations is not None else view.target
     cfg = with_execution(view.config, execution or {})
-    sha256 = view.info["data"]["sha256"]
-    open_corpus(cfg.data, cfg.space.seq_len + 1, sha256)  # the bytes the run started on
+    view.corpus()  # the bytes, and the split, the run started on
     with locked(run_dir / RUN_FILE), make_executor(cfg, view.problem()) as runner:
         seeds = view.info["seed_genomes"]
-        build_search(cfg, run_dir, seeds, observer, runner, sha256).run(target)
+        build_search(cfg, run_dir, seeds, observer, runner, view.info["data"]["sha256"]).run(target)
     return run_dir
 
 
@@ -266,6 +284,13 @@ class RunView:
             int(self.checkpoint.get("target", self.config.generations))
             if self.checkpoint
             else self.config.generations
+        )
+
+    def corpus(self) -> Corpus:
+        """The run's corpus, checked to be byte for byte, and split for split, the recorded one."""
+        data = self.info["data"]
+        return open_corpus(
+            self.config.data, self.config.space.seq_len + 1, data["sha256"], data.get("split")
         )
 
     def problem(self) -> SpectralProblem:

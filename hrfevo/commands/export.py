@@ -34,7 +34,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--retrain-steps", type=int, metavar="N", help="train N steps instead of the proxy budget"
     )
-    p.add_argument("--device", default="cpu", help="cpu (default; reproduces the run), cuda[:N]")
+    p.add_argument(
+        "--device",
+        help="cpu or cuda[:N] (default: the device kind the run evaluated the genome on, when "
+        "this machine has one, else the CPU)",
+    )
     p.set_defaults(func=main)
 
 
@@ -45,15 +49,16 @@ def main(args: argparse.Namespace) -> int:
 
     out = export(args.run_dir, args.out, args.select, args.retrain_steps, args.device, None)
     m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    test = f", test_loss {m['test_loss']:.4f}" if m["test_loss"] is not None else ""
     print(
         f"exported {m['key']} ({m['select']}, {m['training']}) -> {out}: val_loss "
-        f"{m['val_loss']:.4f}, perplexity {m['perplexity']:.2f}, "
+        f"{m['val_loss']:.4f}{test}, perplexity {m['perplexity']:.2f}, "
         f"{m['flops_per_token']:,.0f} FLOPs/token, {m['params']:,} params"
     )
     if m["matches_journal"] is False:
         print(
             f"warning: val_loss differs from the journal's {m['journal']['val_loss']:.4f} by "
-            f"{m['journal_val_loss_gap']:.1%} (another machine or library version?)",
+            f"{m['journal_val_loss_gap']:.2%} (another machine, device or library version?)",
             file=sys.stderr,
         )
     return 0

@@ -37,13 +37,25 @@ METRICS = (
 )
 
 
-def open_corpus(spec: str, min_tokens: int, sha256: str | None = None) -> Corpus:
-    """Load the corpus `spec`; a UsageError if it is unreadable, too short, or (given `sha256`)
-    not byte for byte the corpus a run recorded."""
+def open_corpus(
+    spec: str, min_tokens: int, sha256: str | None = None, split: dict[str, Any] | None = None
+) -> Corpus:
+    """Load the corpus `spec`; a UsageError if it is unreadable, too short, or (given `sha256`
+    and `split`) not byte for byte, and split for split, the corpus a run recorded."""
     try:
-        return _checked(load_corpus(spec, min_tokens=min_tokens), sha256)
+        corpus = _checked(load_corpus(spec, min_tokens=min_tokens), sha256)
     except DataError as e:
         raise UsageError(str(e)) from None
+    if split is not None and corpus.split() != split:
+        raise UsageError(
+            f"corpus {spec!r} splits differently from the run's record (train/val/test "
+            f"{_sizes(corpus.split())} now, {_sizes(split)} recorded)"
+        )
+    return corpus
+
+
+def _sizes(split: dict[str, Any]) -> str:
+    return "/".join(str(split.get(f"{part}_tokens", "?")) for part in ("train", "val", "test"))
 
 
 @lru_cache(maxsize=4)

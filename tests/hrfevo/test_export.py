@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -202,3 +204,65 @@ def test_an_empty_run_is_refused(
     assert code == 2 and "no successful evaluations" in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
     assert [p.name for p in empty.iterdir()] == ["run.json"]
+
+
+def test_the_export_scores_the_held_out_test_split(knee_export: Path, run: RunData) -> None:
+    m = read_json(knee_export / "metrics.json")
+    model = SpectralLM.from_pretrained(knee_export)
+    corpus = load_corpus(run.config.data, min_tokens=run.config.space.seq_len + 1)
+    budget = run.config.budget
+    assert len(corpus.test) > 0 and m["test_loss"] != m["val_loss"]
+    expected = evaluate(model, corpus.test, budget["eval_tokens"], budget["batch_size"])
+    assert m["test_loss"] == pytest.approx(expected, rel=1e-6)  # threads may reorder sums
+    assert m["test_perplexity"] == pytest.approx(math.exp(m["test_loss"]))
+    card = (knee_export / "MODEL_CARD.md").read_text()
+    assert f"| test loss (held out) | {m['test_loss']:.4f} nats per byte |" in card
+
+
+@pytest.mark.parametrize(("shift", "reproduced"), [(1.004, True), (1.006, False)])
+def test_reproduced_is_claimed_only_within_half_a_percent_of_the_journal(
+    shift: float,
+    reproduced: bool,
+    run_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The journal's val_loss moved by 0.4% or 0.6%: export must notice the second."""
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    records = RunData(copy).records
+    key = min(records, key=lambda r: r["metrics"].get("perplexity") or math.inf)["key"]
+    lines = []
+    for line in (copy / "journal.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r["key"] == key:
+            r["metrics"]["val_loss"] *= shift
+        lines.append(json.dumps(r))
+    (copy / "journal.jsonl").write_text("\n".join(lines) + "\n")
+    code, stdout, err = cli(["export", str(copy), "--out", str(tmp_path / "out"), "--select",
+                             f"key:{key}"], capsys)  # fmt: skip
+    assert code == 0, err
+    m = read_json(tmp_path / "out" / "metrics.json")
+    card = (tmp_path / "out" / "MODEL_CARD.md").read_text()
+    assert m["matches_journal"] is reproduced
+    if reproduced:
+        assert m["training"] == "proxy run reproduced" and err == ""
+        assert "the proxy run was reproduced" in card
+    else:
+        assert m["training"] == "proxy run re-trained, val_loss 0.60% from the journal's"
+        assert "NOT reproduced" in card and "differs from the journal's" in err
+        assert "proxy run reproduced" not in stdout
+
+
+def test_a_genome_evaluated_on_a_gpu_is_exported_on_one_when_there_is_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    from hrfevo.exporter import export_device
+
+    on_gpu, on_cpu = {"worker": {"device": "cuda:0"}}, {"worker": {"device": "cpu"}}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert (export_device(on_gpu), export_device(on_cpu)) == ("cuda", "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert export_device(on_gpu) == "cpu"
