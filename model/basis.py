@@ -48,15 +48,24 @@ class BasisFamily:
     shape_range: tuple[float, float] | None = None  # None: the family ignores `shape`
     shape_default: float = 0.0
     uses_center: bool = False
+    # Where set, the family is the sine sin(2πfu + p + sine_shift) at shape 0 (always, if it
+    # ignores shape), and `BasisSpec.canonical` rewrites it as that sine.
+    sine_shift: float | None = None
 
 
 FAMILIES: dict[str, BasisFamily] = {
-    "sine": BasisFamily(_sine),
-    "cosine": BasisFamily(_cosine),
+    "sine": BasisFamily(_sine, sine_shift=0.0),
+    "cosine": BasisFamily(_cosine, sine_shift=math.pi / 2),  # cos(x) = sin(x + π/2)
     "gabor": BasisFamily(_gabor, shape_range=(0.02, 1.0), shape_default=0.2, uses_center=True),
-    "chirp": BasisFamily(_chirp, shape_range=(-16.0, 16.0), shape_default=2.0),
-    "damped": BasisFamily(_damped, shape_range=(0.0, 8.0), shape_default=2.0),
+    "chirp": BasisFamily(_chirp, shape_range=(-16.0, 16.0), shape_default=2.0, sine_shift=0.0),
+    "damped": BasisFamily(_damped, shape_range=(0.0, 8.0), shape_default=2.0, sine_shift=0.0),
 }
+
+
+def wrap_phase(phase: float) -> float:
+    """The phase in [0, 2π). (A tiny negative phase % 2π rounds to 2π itself: that is 0.)"""
+    wrapped = float(phase) % (2 * math.pi)
+    return wrapped if wrapped < 2 * math.pi else 0.0
 
 
 @dataclass(frozen=True)
@@ -64,8 +73,7 @@ class BasisSpec:
     """One harmonic basis function: the genes HRFEvo mutates.
 
     `shape` is the Gabor width, the chirp sweep (cycles) or the damping rate, and `center` is the
-    Gabor window's centre in [0, 1]. A family that ignores one of them stores its default, so
-    equal functions have equal specs (see `canonical`).
+    Gabor window's centre in [0, 1]. Equal functions have equal canonical specs (see `canonical`).
     """
 
     family: str
@@ -78,12 +86,23 @@ class BasisSpec:
         return asdict(self)
 
     def canonical(self) -> BasisSpec:
-        """Reset the parameters this family ignores and wrap the phase into [0, 2π)."""
+        """The simplest spec of the same function, as the embedding builds it.
+
+        The phase is wrapped into [0, 2π), parameters the family ignores are reset to 0 (shape)
+        and 0.5 (center), and a function that is a sine becomes one (see `sine_shift`):
+        cosine(f, p) = sine(f, p + π/2), and a chirp or damped sine of shape 0 is sine(f, p).
+        Shape and center are fixed buffers of the embedding and frequency and phase are learned
+        alike in every family, so a spec and its canonical form build the same model.
+        Idempotent; `sample` agrees with the original's to rounding.
+        """
         fam = FAMILIES[self.family]
+        if fam.sine_shift is not None and (fam.shape_range is None or self.shape == 0):
+            phase = wrap_phase(self.phase + fam.sine_shift)
+            return BasisSpec(family="sine", frequency=float(self.frequency), phase=phase)
         return BasisSpec(
             family=self.family,
             frequency=float(self.frequency),
-            phase=float(self.phase) % (2 * math.pi),
+            phase=wrap_phase(self.phase),
             shape=float(self.shape) if fam.shape_range else 0.0,
             center=float(self.center) if fam.uses_center else 0.5,
         )

@@ -3,9 +3,13 @@
 This is the fitness of every genome, so it is fast, deterministic and never crashes:
 - AdamW with decoupled weight decay on matrices only, linear warm-up then cosine decay to
   lr · min_lr_ratio inside the budget, and global gradient clipping (as nanoGPT's train.py).
-- The model's initialisation and the batch sampler are seeded from `TrainConfig.seed` with
-  explicit generators (the global torch RNG is forked and restored), so on the CPU the same
-  config and seed give the same val_loss to the last bit.
+- Randomness comes from independent streams of `TrainConfig.seed` (`seed_stream`): "init"
+  seeds the model's initialisation (the global torch RNG is forked and restored), "batches" the
+  batch sampler, and "search" is left to the caller's search, so no two draw the same numbers.
+  On the CPU the same config and seed give the same val_loss to the last bit.
+- The validation loss is scored on fixed windows spread evenly over the whole validation split
+  (`model.data.eval_starts`), the same for every genome. The test split is checked to hold a
+  window but never evaluated here: the search must not see it.
 - A NaN or inf loss stops the run with status "diverged" and val_loss = inf; nothing raises.
 - On CUDA the forward runs under bf16 autocast; the mixers keep their FFTs in fp32.
 """
@@ -27,15 +31,16 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from model.config import ModelConfig
-from model.data import Corpus, get_batch
+from model.data import Corpus, eval_starts, get_batch
 from model.ffn import SpectralFFN
 from model.lm import SpectralLM
 from model.train_config import TrainConfig
 
 ADAM_BETAS = (0.9, 0.99)  # nanoGPT's Tiny Shakespeare setting: beta2 0.99 for small batches
 CHECK_EVERY = 25  # steps between divergence checks; each one syncs a GPU once
+STREAMS = ("init", "batches", "search")  # the independent random streams of one seed
 
-__all__ = ["TrainConfig", "TrainResult", "evaluate", "learning_rate", "train"]
+__all__ = ["TrainConfig", "TrainResult", "evaluate", "learning_rate", "seed_stream", "train"]
 
 
 @dataclass
@@ -58,6 +63,18 @@ class TrainResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def seed_stream(seed: int, name: str) -> np.random.SeedSequence:
+    """The independent random stream `name` of `seed`: SeedSequence(seed).spawn(3)[i].
+
+    "init" seeds the model's initialisation and "batches" the training batch sampler, both in
+    train(); "search" is reserved for a caller's search RNG (hrfevo's), so a search seeded like
+    its proxy runs still draws numbers of its own.
+    """
+    if name not in STREAMS:
+        raise ValueError(f"seed_stream: name={name!r}: choose one of {', '.join(STREAMS)}")
+    return np.random.SeedSequence(seed).spawn(len(STREAMS))[STREAMS.index(name)]
 
 
 def learning_rate(step: int, steps: int, cfg: TrainConfig) -> float:
@@ -131,26 +148,27 @@ def _loss(model: SpectralLM, x: Tensor, y: Tensor, reduction: str = "mean") -> T
 
 @torch.inference_mode()
 def evaluate(model: SpectralLM, tokens: np.ndarray, eval_tokens: int, batch_size: int) -> float:
-    """Mean cross-entropy (nats/token) on non-overlapping windows from the start of `tokens`.
+    """Mean cross-entropy (nats/token) on fixed windows spread evenly over all of `tokens`.
 
-    No randomness: the first max(1, eval_tokens // seq_len) whole windows that fit are scored,
-    so re-evaluating a saved model reproduces the recorded val_loss on the same device/threads.
+    No randomness: the max(1, eval_tokens // seq_len) non-overlapping windows of
+    `eval_starts` (fewer if the split is short) are scored, the same for every model, so
+    re-evaluating a saved model reproduces the recorded val_loss on the same device/threads.
     """
     T = model.cfg.seq_len
     if len(tokens) < T + 1:
         raise ValueError(f"evaluate: {len(tokens)} tokens < one window of {T + 1}")
-    n = max(1, min(eval_tokens // T, (len(tokens) - 1) // T))
+    starts = eval_starts(len(tokens), T, eval_tokens // T)  # (n,)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     total = torch.zeros((), dtype=torch.float64, device=device)
-    for first in range(0, n, batch_size):
-        rows = np.arange(first, min(first + batch_size, n)) * T  # window starts
+    for first in range(0, len(starts), batch_size):
+        rows = starts[first : first + batch_size]  # (b,)
         w = torch.from_numpy(tokens[rows[:, None] + np.arange(T + 1)].astype(np.int64))
         w = w.to(device)  # (b, T+1)
         total += _loss(model, w[:, :-1], w[:, 1:], reduction="sum").double()
     model.train(was_training)
-    return total.item() / (n * T)
+    return total.item() / (len(starts) * T)
 
 
 def _show_progress(progress: bool | None) -> bool:
@@ -171,7 +189,7 @@ def _train_steps(
     CHECK_EVERY steps and at the end, so the GPU is not synced every step).
     """
     device, T = next(model.parameters()).device, model.cfg.seq_len
-    rng = np.random.default_rng(cfg.seed)  # the batch sampler's own generator
+    rng = np.random.default_rng(seed_stream(cfg.seed, "batches"))  # the sampler's own stream
     params = [p for p in model.parameters() if p.requires_grad]
     running, since, data_s = torch.zeros((), device=device), 0, 0.0
     model.train()
@@ -202,7 +220,11 @@ def _train_steps(
 
 
 def _check_windows(corpus: Corpus, seq_len: int) -> None:
-    for part, tokens in (("train", corpus.train), ("val", corpus.val)):
+    """ValueError unless every split holds a window; an empty test split is not used."""
+    parts = [("train", corpus.train), ("val", corpus.val)]
+    if len(corpus.test):
+        parts.append(("test", corpus.test))
+    for part, tokens in parts:
         if len(tokens) < seq_len + 1:
             raise ValueError(f"corpus {corpus.name!r}: {part} split shorter than one window")
 
@@ -216,6 +238,8 @@ def train(
 ) -> tuple[SpectralLM, TrainResult]:
     """Build the model, train it on corpus.train within the budget, evaluate on corpus.val.
 
+    corpus.test is never read, only checked to hold a window, so the export can score it.
+
     progress=None shows a bar only when stderr is a terminal. The model comes back in eval
     mode on the device used.
     """
@@ -225,7 +249,8 @@ def train(
     _check_windows(corpus, model_cfg.seq_len)
     cuda = [device.index or 0] if device.type == "cuda" else []
     with _torch_threads(train_cfg.threads), torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(train_cfg.seed)  # the forked global RNG drives initialisation
+        init = seed_stream(train_cfg.seed, "init").generate_state(1)[0]  # uint32
+        torch.manual_seed(int(init))  # the forked global RNG drives initialisation
         model = SpectralLM(model_cfg).to(device)
         optimizer = build_optimizer(model, train_cfg)
         built = time.perf_counter()

@@ -37,8 +37,8 @@ class TrainConfig:
     min_lr_ratio: float = 0.1  # the cosine decay ends at lr · min_lr_ratio on the last step
     weight_decay: float = 0.1  # AdamW's decoupled decay, on matrices only
     grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
-    eval_tokens: int = 65536  # validation tokens evaluated (non-overlapping windows)
-    seed: int = 0  # seeds the model's initialisation and the batch sampler
+    eval_tokens: int = 65536  # validation tokens scored, in windows spread over the whole split
+    seed: int = 0  # its "init" and "batches" streams seed initialisation and the batch sampler
     threads: int | None = 1  # torch threads on CPU; None leaves torch's setting alone
     device: str = "auto"  # "auto" (CUDA if visible, else CPU), "cpu", "cuda" or "cuda:N"
 

@@ -13,9 +13,14 @@ shift_j = (2^j - 1) · dec_len / 2 (see `swt_shift`; tests/model/test_wavelets.p
 
 By linearity each band is one fixed causal filter of x: `band_filters` returns those
 equivalent impulse responses [d_1, ..., d_J, a_J], which the wavelet mixer uses directly.
+
+Some PyWavelets names share one filter bank (haar = db1 = bior1.1 = rbio1.1, db2 = sym2,
+db3 = sym3); `canonical_wavelet` names each such class by one representative.
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 import numpy as np
 import pywt
@@ -70,3 +75,47 @@ def causal_swt(x: Tensor, name: str, levels: int) -> Tensor:
         bands.append(F.conv1d(pad, hi.view(1, 1, -1), dilation=dil))
         a = F.conv1d(pad, lo.view(1, 1, -1), dilation=dil)
     return torch.cat([*bands, a], dim=1).reshape(*lead, levels + 1, T)
+
+
+# Filter banks whose taps agree to this (absolute) tolerance are one bank: PyWavelets tabulates
+# db3 and sym3, mathematically equal, with taps 3.6e-12 apart.
+ALIAS_TOLERANCE = 1e-10
+
+
+@cache
+def _alias_classes() -> dict[str, tuple[str, ...]]:
+    """Each discrete wavelet -> every name of its filter bank, in `canonical_wavelet` order."""
+    discrete = set(pywt.wavelist(kind="discrete"))  # wavelist(family) ignores `kind`
+    order = [n for fam in pywt.families(short=True) for n in pywt.wavelist(fam) if n in discrete]
+    classes: list[tuple[list[str], list[np.ndarray]]] = []
+    for name in order:
+        w = pywt.Wavelet(name)
+        taps = [np.asarray(f, dtype=np.float64) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi)]
+        for names, rep in classes:
+            if all(
+                a.shape == b.shape and np.allclose(a, b, rtol=0, atol=ALIAS_TOLERANCE)
+                for a, b in zip(taps, rep, strict=True)
+            ):
+                names.append(name)
+                break
+        else:
+            classes.append(([name], taps))
+    return {n: tuple(names) for names, _ in classes for n in names}
+
+
+def wavelet_aliases(name: str) -> tuple[str, ...]:
+    """Every discrete wavelet with the same four filters as `name`, canonical name first.
+
+    A name that is not a discrete PyWavelets wavelet is its own (only) alias.
+    """
+    return _alias_classes().get(name, (name,))
+
+
+def canonical_wavelet(name: str) -> str:
+    """The one name of `name`'s filter bank: 'db1', 'bior1.1', 'rbio1.1' -> 'haar'.
+
+    The rule is fixed: the first of its aliases in `pywt.families()` order (haar, db, sym, coif,
+    bior, rbio, dmey), then in `pywt.wavelist` order within a family. Two wavelets build the same
+    model exactly when they have the same canonical name.
+    """
+    return wavelet_aliases(name)[0]

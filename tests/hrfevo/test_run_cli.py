@@ -337,3 +337,39 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("run", "resume", "status", "train", "generate"):
         assert command in out
+
+
+def test_run_json_records_contamination_of_the_held_out_splits(run_dir: Path) -> None:
+    info = json.loads((run_dir / "run.json").read_text())
+    assert set(info["contamination"]) == {"val", "test"}
+    assert all(0.0 <= share <= 1.0 for share in info["contamination"].values())
+    assert info["data"]["split"]["test_tokens"] > 0
+
+
+def test_a_corpus_that_repeats_itself_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every held-out window of a corpus made of one repeated paragraph is in train."""
+    paragraph = "To be, or not to be, that is the question: whether 'tis nobler in the mind. "
+    data = _write(tmp_path / "echo.txt", paragraph * 2000)
+    out = tmp_path / "run"
+    args = [
+        "run",
+        "--preset",
+        "smoke",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--generations",
+        "0",
+    ]
+    code, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert json.loads((out / "run.json").read_text())["contamination"] == {"val": 1.0, "test": 1.0}
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: 100.0% of the {split} windows of {str(data)!r} also occur verbatim in its "
+        "training split (run.json: contamination)"
+        for split in ("val", "test")
+    ]

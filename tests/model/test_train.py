@@ -1,19 +1,29 @@
-"""Proxy training: the config, the schedule, determinism, divergence, and evaluation."""
+"""Proxy training: the config, the schedule, seed streams, determinism, divergence, and
+evaluation."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import itertools
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 from model import ModelConfig, SpectralLM
-from model.data import Corpus, load_corpus
-from model.train import TrainConfig, build_optimizer, evaluate, learning_rate, train
+from model.data import Corpus, eval_starts, load_corpus
+from model.train import (
+    TrainConfig,
+    build_optimizer,
+    evaluate,
+    learning_rate,
+    seed_stream,
+    train,
+)
 
 # The module, not the function: `model` re-exports `train`, which shadows the submodule name.
 train_module = importlib.import_module("model.train")
@@ -106,6 +116,53 @@ def test_weight_decay_only_on_matrices() -> None:
     assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
 
 
+# --- seed streams --------------------------------------------------------------------------
+
+
+def test_seed_streams_are_independent_and_not_the_plain_seed() -> None:
+    names = ("init", "batches", "search")
+    for seed in (0, 1, 12345):
+        draws = {n: np.random.default_rng(seed_stream(seed, n)).random() for n in names}
+        plain = np.random.default_rng(seed).random()  # what train() and the search shared
+        assert len({*draws.values(), plain}) == 4
+        again = np.random.default_rng(seed_stream(seed, "search")).random()
+        assert again == draws["search"]  # a stream is a function of (seed, name)
+    assert (
+        seed_stream(0, "init").generate_state(1)[0] != seed_stream(1, "init").generate_state(1)[0]
+    )
+    with pytest.raises(ValueError, match="name='mutation'"):
+        seed_stream(0, "mutation")
+
+
+def test_train_draws_init_and_batches_from_their_streams(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    states: list[Any] = []
+    inits: list[dict[str, torch.Tensor]] = []
+    real_get_batch = train_module.get_batch
+
+    def spy_batch(
+        tokens: np.ndarray, b: int, t: int, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        states.append(rng.bit_generator.state)
+        return real_get_batch(tokens, b, t, rng)
+
+    class Spy(SpectralLM):
+        def __init__(self, cfg: ModelConfig) -> None:
+            super().__init__(cfg)
+            inits.append({k: v.clone() for k, v in self.state_dict().items()})
+
+    monkeypatch.setattr(train_module, "get_batch", spy_batch)
+    monkeypatch.setattr(train_module, "SpectralLM", Spy)
+    train(TINY, quick(seed=3, steps=1), corpus, progress=False)
+    batches = np.random.default_rng(seed_stream(3, "batches")).bit_generator.state
+    assert states[0] == batches
+    assert states[0] != np.random.default_rng(3).bit_generator.state
+    torch.manual_seed(int(seed_stream(3, "init").generate_state(1)[0]))
+    expected = SpectralLM(TINY).state_dict()
+    assert all(torch.equal(inits[0][k], v) for k, v in expected.items())
+
+
 # --- train() -------------------------------------------------------------------------------
 
 
@@ -130,7 +187,7 @@ def test_result_fields(corpus: Corpus) -> None:
     assert r.bits_per_byte == pytest.approx(r.val_loss / math.log(2))
     assert r.val_loss < math.log(256)  # six steps already beat uniform guessing
     assert r.params == model.num_parameters() and r.flops_per_token == model.flops_per_token()
-    assert r.split == corpus.split()
+    assert r.split == corpus.split() and r.split["test_tokens"] == len(corpus.test) > 0
     assert set(r.timings) == {"build", "data", "train", "eval"}
     assert r.seconds == pytest.approx(sum(r.timings.values()))
     assert r.tokens_per_second > 0
@@ -154,20 +211,36 @@ def test_evaluate_reproduces_the_recorded_val_loss(corpus: Corpus) -> None:
     assert evaluate(model, corpus.val, cfg.eval_tokens, cfg.batch_size) == r.val_loss
 
 
-def test_evaluate_scores_the_first_whole_windows_in_order() -> None:
+def test_evaluate_scores_exactly_the_windows_spread_over_the_split() -> None:
     torch.manual_seed(0)
     model = SpectralLM(TINY).eval()
     tokens = np.random.default_rng(0).integers(0, 256, 1000).astype(np.uint8)
     loss = evaluate(model, tokens, eval_tokens=96, batch_size=2)  # 3 windows of 32
-    changed = tokens.copy()
-    changed[97:] = 0  # beyond the third window's last target
-    assert evaluate(model, changed, 96, 2) == loss
+    starts = eval_starts(len(tokens), 32, 3)
+    assert starts.tolist() == [0, 483, 967]  # the start, the middle and the very end
+    rows = starts[:, None] + np.arange(33)  # (3, T+1)
     with torch.no_grad():
-        w = torch.from_numpy(tokens[:97].astype(np.int64))
-        x, y = w[:-1].view(3, 32), w[1:].view(3, 32)
+        w = torch.from_numpy(tokens[rows].astype(np.int64))
+        x, y = w[:, :-1], w[:, 1:]
         ref = torch.nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
     assert loss == pytest.approx(ref.item(), rel=1e-6)
+    outside = np.ones(len(tokens), bool)
+    outside[rows.ravel()] = False
+    changed = tokens.copy()
+    changed[outside] = 0  # bytes no window reads
+    assert evaluate(model, changed, 96, 2) == loss
+    changed[-1] ^= 1  # the last target of the last window
+    assert evaluate(model, changed, 96, 2) != loss
     assert evaluate(model, tokens, eval_tokens=5, batch_size=2) > 0  # at least one window
+
+
+def test_train_never_reads_the_test_split(corpus: Corpus) -> None:
+    rng = np.random.default_rng(1)
+    other = rng.integers(0, 256, len(corpus.test)).astype(np.uint8)
+    swapped = dataclasses.replace(corpus, test=other)
+    _, a = train(TINY, quick(), corpus, progress=False)
+    _, b = train(TINY, quick(), swapped, progress=False)
+    assert a.val_loss == b.val_loss
 
 
 def test_a_diverging_run_is_reported_not_raised(corpus: Corpus) -> None:
@@ -205,7 +278,16 @@ def test_threads_are_restored_and_progress_is_quiet_off_a_terminal(
     assert "6/6" in capsys.readouterr().err
 
 
-def test_a_corpus_shorter_than_a_window_is_rejected() -> None:
-    tiny = Corpus("tiny", np.zeros(100, np.uint8), np.zeros(10, np.uint8), "0" * 64, 0.1)
-    with pytest.raises(ValueError, match="val split shorter than one window"):
+@pytest.mark.parametrize("short", ["val", "test"])
+def test_a_split_shorter_than_a_window_is_rejected(short: str) -> None:
+    sizes = {"train": 100, "val": 100, "test": 100} | {short: 10}
+    train_, val, test = (np.zeros(sizes[k], np.uint8) for k in ("train", "val", "test"))
+    tiny = Corpus("tiny", train_, val, test, "0" * 64, val_fraction=0.1, test_fraction=0.1)
+    with pytest.raises(ValueError, match=f"{short} split shorter than one window"):
         train(TINY, quick(), tiny, progress=False)
+
+
+def test_an_empty_test_split_is_allowed(text_file: Path) -> None:
+    corpus = load_corpus(str(text_file), test_fraction=0.0)
+    _, r = train(TINY, quick(steps=1), corpus, progress=False)
+    assert r.status == "ok" and r.split["test_tokens"] == 0
