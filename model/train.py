@@ -115,9 +115,12 @@ def resolve_device(name: str) -> torch.device:
     """The device a TrainConfig names; "auto" is CUDA when one is visible, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"TrainConfig.device={name!r}: no CUDA device is visible")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= visible:
+            raise ValueError(f"TrainConfig.device={name!r}: {visible} CUDA device(s) visible")
+    return device
 
 
 def _autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
@@ -285,16 +288,18 @@ def _result(
     timings: dict[str, float],
 ) -> TrainResult:
     train_tokens = steps_done * cfg.batch_size * model.cfg.seq_len
+    perplexity = math.exp(val_loss) if val_loss < 700 else math.inf  # exp overflows at ~709
     return TrainResult(
         val_loss=val_loss,
-        perplexity=math.exp(val_loss) if val_loss < 700 else math.inf,  # exp overflows at ~709
+        perplexity=perplexity,
         bits_per_byte=val_loss / math.log(2),
         train_tokens=train_tokens,
         tokens_per_second=train_tokens / loop_s if loop_s > 0 else 0.0,
         flops_per_token=model.flops_per_token(),
         params=model.num_parameters(),
         seconds=sum(timings.values()),
-        status="ok" if math.isfinite(val_loss) else "diverged",
+        # a finite loss past ~709 nats still has no finite perplexity: as good as diverged
+        status="ok" if math.isfinite(perplexity) else "diverged",
         steps_done=steps_done,
         device=str(next(model.parameters()).device),
         split=corpus.split(),

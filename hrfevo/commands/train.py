@@ -106,8 +106,8 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         raise UsageError(str(e)) from None
     try:
         resolve_device(cfg.device)
-    except ValueError:
-        raise UsageError(f"--device {args.device}: no CUDA device is visible") from None
+    except ValueError as e:
+        raise UsageError(f"--device {args.device}: {str(e).split(': ', 1)[-1]}") from None
     return cfg
 
 

@@ -250,6 +250,15 @@ def test_a_diverging_run_is_reported_not_raised(corpus: Corpus) -> None:
     assert r.steps_done <= 60
 
 
+def test_a_loss_too_large_for_a_finite_perplexity_is_diverged(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """exp(700) overflows a float: such a model has no perplexity to rank, only a penalty."""
+    monkeypatch.setattr(train_module, "evaluate", lambda *args: 750.0)
+    _, r = train(TINY, quick(), corpus, progress=False)
+    assert (r.val_loss, r.perplexity, r.status) == (750.0, math.inf, "diverged")
+
+
 def test_a_poisoned_parameter_stops_the_run_early(
     corpus: Corpus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
