@@ -2,7 +2,9 @@
 
 This is the fitness of every genome, so it is fast, deterministic and never crashes:
 - AdamW with decoupled weight decay on matrices only, linear warm-up then cosine decay to
-  lr · min_lr_ratio inside the budget, and global gradient clipping (as nanoGPT's train.py).
+  lr · min_lr_ratio inside the budget, and global gradient clipping (as nanoGPT's train.py);
+  or a WSD schedule whose stable stage can be paused and continued into a longer run
+  (`start`, `trunk`; see `model.train_state`).
 - Randomness comes from independent streams of `TrainConfig.seed` (`seed_stream`): "init"
   seeds the model's initialisation (the global torch RNG is forked and restored), "batches" the
   batch sampler, and "search" is left to the caller's search, so no two draw the same numbers.
@@ -21,7 +23,7 @@ import math
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ from model.data import Corpus, eval_starts, get_batch
 from model.ffn import SpectralFFN
 from model.lm import SpectralLM
 from model.train_config import TrainConfig
+from model.train_state import TrainState
 
 ADAM_BETAS = (0.9, 0.99)  # nanoGPT's Tiny Shakespeare setting: beta2 0.99 for small batches
 CHECK_EVERY = 25  # steps between divergence checks; each one syncs a GPU once
@@ -60,9 +63,12 @@ class TrainResult:
     device: str
     split: dict[str, Any] = field(default_factory=dict)  # Corpus.split()
     timings: dict[str, float] = field(default_factory=dict)  # build, data, train, eval seconds
+    continued_from: int = 0  # the step a continued run started at (0: from scratch)
+    trunk: TrainState | None = field(default=None, repr=False)  # see train(trunk=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The measurements as plain data (the trunk state is not data: see TrainState)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "trunk"}
 
 
 def seed_stream(seed: int, name: str) -> np.random.SeedSequence:
@@ -77,12 +83,27 @@ def seed_stream(seed: int, name: str) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed).spawn(len(STREAMS))[STREAMS.index(name)]
 
 
+def warmup_steps(steps: int, cfg: TrainConfig) -> int:
+    return cfg.warmup_steps if cfg.warmup_steps is not None else round(cfg.warmup * steps)
+
+
+def decay_start(steps: int, cfg: TrainConfig) -> int:
+    """The first step of a WSD run's decay: the stable stage ends (and can be paused) here."""
+    return steps - max(1, round(cfg.decay * steps))
+
+
 def learning_rate(step: int, steps: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to cfg.lr, then cosine decay to cfg.lr · min_lr_ratio at the last step."""
-    warm = round(cfg.warmup * steps)
+    """Linear warm-up to cfg.lr, then decay to cfg.lr · min_lr_ratio at the last step: cosine
+    over the rest of the budget, or ("wsd") constant until `decay_start`, then linear."""
+    warm = warmup_steps(steps, cfg)
     if step < warm:
         return cfg.lr * (step + 1) / (warm + 1)  # nanoGPT's warm-up: never exactly zero
     min_lr = cfg.lr * cfg.min_lr_ratio
+    if cfg.schedule == "wsd":
+        first = decay_start(steps, cfg)
+        if step < first:
+            return cfg.lr
+        return cfg.lr - (cfg.lr - min_lr) * (step + 1 - first) / (steps - first)
     progress = (step - warm) / max(1, steps - 1 - warm)  # 0 after warm-up, 1 on the last step
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - min_lr)
 
@@ -178,6 +199,16 @@ def _show_progress(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
 
 
+@dataclass
+class _Loop:
+    """What the optimiser steps report: how far they got, and what they saw."""
+
+    done: int  # steps taken, counting those of a continued state
+    finite: bool  # every loss checked was finite
+    data_s: float  # seconds spent drawing batches
+    trunk: TrainState | None  # the state before the step `pause_at`, if asked for
+
+
 def _train_steps(
     model: SpectralLM,
     optimizer: torch.optim.Optimizer,
@@ -185,18 +216,24 @@ def _train_steps(
     cfg: TrainConfig,
     steps: int,
     bar: tqdm[Any],
-) -> tuple[int, bool, float]:
-    """Run the optimiser steps: returns (steps done, losses all finite, seconds drawing batches).
+    rng: np.random.Generator,
+    first: int = 0,
+    pause_at: int | None = None,
+) -> _Loop:
+    """Run the optimiser steps `first`..steps-1, capturing the state before step `pause_at`.
 
     Stops early, after the step that made the running loss non-finite (checked every
     CHECK_EVERY steps and at the end, so the GPU is not synced every step).
     """
     device, T = next(model.parameters()).device, model.cfg.seq_len
-    rng = np.random.default_rng(seed_stream(cfg.seed, "batches"))  # the sampler's own stream
     params = [p for p in model.parameters() if p.requires_grad]
     running, since, data_s = torch.zeros((), device=device), 0, 0.0
+    trunk = None
     model.train()
-    for step in range(steps):
+    bar.update(first)
+    for step in range(first, steps):
+        if step == pause_at:
+            trunk = TrainState.capture(step, model, optimizer, rng)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, steps, cfg)
         drawn = time.perf_counter()
@@ -214,12 +251,12 @@ def _train_steps(
         if since == CHECK_EVERY or step + 1 == steps:
             mean = running.item() / since
             if not math.isfinite(mean):
-                return step + 1, False, data_s
+                return _Loop(step + 1, False, data_s, None)
             bar.set_postfix(loss=f"{mean:.3f}", refresh=False)
             bar.update(since)
             running.zero_()
             since = 0
-    return steps, True, data_s
+    return _Loop(steps, True, data_s, trunk)
 
 
 def _check_windows(corpus: Corpus, seq_len: int) -> None:
@@ -238,29 +275,42 @@ def train(
     corpus: Corpus,
     *,
     progress: bool | None = None,
+    start: TrainState | None = None,
+    trunk: bool = False,
 ) -> tuple[SpectralLM, TrainResult]:
     """Build the model, train it on corpus.train within the budget, evaluate on corpus.val.
 
     corpus.test is never read, only checked to hold a window, so the export can score it.
 
+    `start` continues a paused run instead of starting from scratch; with `trunk`, a "wsd"
+    run keeps its state before its decay in `result.trunk`, for a longer run to continue.
+    Both need the "wsd" schedule with `warmup_steps`, the one whose stable stage does not
+    depend on the budget; then a continued run equals one trained from scratch.
+
     progress=None shows a bar only when stderr is a terminal. The model comes back in eval
     mode on the device used.
     """
-    start = time.perf_counter()
+    began = time.perf_counter()
     device = resolve_device(train_cfg.device)
     steps = train_cfg.num_steps(model_cfg.seq_len)
     _check_windows(corpus, model_cfg.seq_len)
+    pause_at = _check_continuation(train_cfg, steps, start, trunk)
     cuda = [device.index or 0] if device.type == "cuda" else []
     with _torch_threads(train_cfg.threads), torch.random.fork_rng(devices=cuda):
         init = seed_stream(train_cfg.seed, "init").generate_state(1)[0]  # uint32
         torch.manual_seed(int(init))  # the forked global RNG drives initialisation
         model = SpectralLM(model_cfg).to(device)
         optimizer = build_optimizer(model, train_cfg)
+        rng = np.random.default_rng(seed_stream(train_cfg.seed, "batches"))  # the sampler's
+        if start is not None:
+            start.restore(model, optimizer, rng)
         built = time.perf_counter()
         with tqdm(total=steps, disable=not _show_progress(progress), unit="step") as bar:
-            done, finite, data_s = _train_steps(
-                model, optimizer, corpus.train, train_cfg, steps, bar
-            )
+            loop = _train_steps(
+                model, optimizer, corpus.train, train_cfg, steps, bar, rng,
+                first=start.step if start else 0, pause_at=pause_at,
+            )  # fmt: skip
+        done, finite, data_s = loop.done, loop.finite, loop.data_s
         trained = time.perf_counter()
         val_loss = math.inf  # a diverged run is not evaluated
         if finite:
@@ -269,13 +319,32 @@ def train(
     model.eval()
     end = time.perf_counter()
     timings = {
-        "build": built - start,
+        "build": built - began,
         "data": data_s,
         "train": trained - built - data_s,
         "eval": end - trained,
     }
-    result = _result(model, train_cfg, corpus, val_loss, done, trained - built, timings)
+    first = start.step if start else 0
+    result = _result(model, train_cfg, corpus, val_loss, done, first, trained - built, timings)
+    result.trunk = loop.trunk if finite else None
     return model, result
+
+
+def _check_continuation(
+    cfg: TrainConfig, steps: int, start: TrainState | None, trunk: bool
+) -> int | None:
+    """The step to pause before (for `trunk`), after checking that `start` can be continued."""
+    if not (start or trunk):
+        return None
+    if cfg.schedule != "wsd" or cfg.warmup_steps is None:
+        raise ValueError("continuing a run needs schedule='wsd' with warmup_steps set")
+    pause_at = decay_start(steps, cfg)
+    if start is not None and not cfg.warmup_steps <= start.step <= pause_at:
+        raise ValueError(
+            f"a state at step {start.step} cannot continue into a {steps}-step run: its stable "
+            f"stage runs from step {cfg.warmup_steps} to {pause_at}"
+        )
+    return pause_at if trunk else None
 
 
 def _result(
@@ -284,17 +353,20 @@ def _result(
     corpus: Corpus,
     val_loss: float,
     steps_done: int,
+    first: int,
     loop_s: float,
     timings: dict[str, float],
 ) -> TrainResult:
     train_tokens = steps_done * cfg.batch_size * model.cfg.seq_len
+    run_tokens = (steps_done - first) * cfg.batch_size * model.cfg.seq_len  # this call's
     perplexity = math.exp(val_loss) if val_loss < 700 else math.inf  # exp overflows at ~709
     return TrainResult(
         val_loss=val_loss,
         perplexity=perplexity,
         bits_per_byte=val_loss / math.log(2),
         train_tokens=train_tokens,
-        tokens_per_second=train_tokens / loop_s if loop_s > 0 else 0.0,
+        tokens_per_second=run_tokens / loop_s if loop_s > 0 else 0.0,
+        continued_from=first,
         flops_per_token=model.flops_per_token(),
         params=model.num_parameters(),
         seconds=sum(timings.values()),

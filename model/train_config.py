@@ -2,6 +2,13 @@
 
 The defaults are nanoGPT's Tiny Shakespeare settings (config/train_shakespeare_char.py):
 lr 1e-3 decaying to 1e-4, weight decay 0.1, gradient clipping at 1.0, warm-up 100 of 2000 steps.
+
+Two schedules (see `model.train.learning_rate`): "cosine" (nanoGPT's) decays over the whole
+budget, so every step's learning rate depends on the budget; "wsd" (warm-up, stable, decay)
+holds the peak until a final `decay` share of the steps. With a warm-up given in steps
+(`warmup_steps`), a WSD run's learning rate before its decay does not depend on the budget, so
+a run of S steps paused before its decay can be continued into a longer one
+(`model.train_state`) with the result of training the longer one from scratch.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any, NoReturn
 from model.config import reject_unknown_fields
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+SCHEDULES = ("cosine", "wsd")
 
 
 def _fail(name: str, value: Any, why: str) -> NoReturn:
@@ -34,7 +42,10 @@ class TrainConfig:
     batch_size: int = 12  # sequences per step
     lr: float = 1e-3  # peak learning rate, reached after the warm-up
     warmup: float = 0.05  # fraction of the steps spent in linear warm-up
-    min_lr_ratio: float = 0.1  # the cosine decay ends at lr · min_lr_ratio on the last step
+    warmup_steps: int | None = None  # the warm-up in steps instead (then `warmup` is unused)
+    schedule: str = "cosine"  # "cosine" over the whole budget, or "wsd" (see module doc)
+    decay: float = 0.2  # "wsd": the share of the steps in the final decay
+    min_lr_ratio: float = 0.1  # the decay ends at lr · min_lr_ratio on the last step
     weight_decay: float = 0.1  # AdamW's decoupled decay, on matrices only
     grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
     eval_tokens: int = 65536  # validation tokens scored, in windows spread over the whole split
@@ -49,6 +60,12 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (_is_int(value) and value >= 1):
                 _fail(name, value, "must be a positive integer")
+        if self.warmup_steps is not None and not (
+            _is_int(self.warmup_steps) and self.warmup_steps >= 0
+        ):
+            _fail("warmup_steps", self.warmup_steps, "must be a non-negative integer or None")
+        if self.schedule not in SCHEDULES:
+            _fail("schedule", self.schedule, f"choose {' or '.join(SCHEDULES)}")
         if not (_is_int(self.seed) and self.seed >= 0):
             _fail("seed", self.seed, "must be a non-negative integer")
         if self.threads is not None and not (_is_int(self.threads) and self.threads >= 1):
@@ -62,6 +79,7 @@ class TrainConfig:
             ("lr", lambda v: 0 < v < math.inf, "must be a positive finite number"),
             ("warmup", lambda v: 0 <= v < 1, "must lie in [0, 1)"),
             ("min_lr_ratio", lambda v: 0 <= v <= 1, "must lie in [0, 1]"),
+            ("decay", lambda v: 0 < v <= 1, "must lie in (0, 1]"),
             ("weight_decay", lambda v: 0 <= v < math.inf, "must be a finite number >= 0"),
             ("grad_clip", lambda v: 0 <= v < math.inf, "must be a finite number >= 0 (0: off)"),
         )
