@@ -13,9 +13,11 @@ back on, so `SearchSpace.problems` checks them too.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -61,21 +63,18 @@ class Genome:
     def from_dict(cls, d: Any) -> Genome:
         """Inverse of `to_dict`. Raises ValueError naming a missing, unknown or mistyped gene.
 
-        Types only: whether the values fit a search space is `SearchSpace.problems`' question.
+        Types only (JSON ints are accepted as floats); whether the values fit a search space is
+        for `SearchSpace.problems` to say.
         """
         _check_keys("genome", d, {"basis", "wavelet", "arch"})
-        w, a = d["wavelet"], d["arch"]
-        _check_keys("genome.wavelet", w, set(WaveletGenes.__dataclass_fields__))
-        _check_keys("genome.arch", a, set(ArchGenes.__dataclass_fields__))
-        wavelet = WaveletGenes(
-            **{k: _typed(f"genome.wavelet.{k}", w[k], kind) for k, kind in WAVELET_TYPES.items()}
-        )
-        arch = ArchGenes(
-            **{k: _typed(f"genome.arch.{k}", a[k], kind) for k, kind in ARCH_TYPES.items()}
-        )
         if not isinstance(d["basis"], list):
             raise ValueError(f"genome.basis: expected a list, got {d['basis']!r}")
-        return cls(tuple(_basis_spec(i, b) for i, b in enumerate(d["basis"])), wavelet, arch)
+        basis = (_genes(f"genome.basis[{i}]", b, BasisSpec) for i, b in enumerate(d["basis"]))
+        return cls(
+            tuple(BasisSpec(**b) for b in basis),
+            WaveletGenes(**_genes("genome.wavelet", d["wavelet"], WaveletGenes)),
+            ArchGenes(**_genes("genome.arch", d["arch"], ArchGenes)),
+        )
 
     def expressed(self) -> dict[str, Any]:
         """The genes the built model reads, as it reads them (see the module docstring).
@@ -87,19 +86,21 @@ class Genome:
         one key.
         """
         d = self.to_dict()
-        d["basis"] = [b.canonical().to_dict() for b in self.basis]
-        d["wavelet"]["name"] = canonical_wavelet(self.wavelet.name)
         arch = d["arch"]
         arch["spectral_share"] = float(self.arch.spectral_share)
         del arch["ffn_mult"]
         if self.arch.spectral_share < 1.0:  # all spectral (1.0): no MLP to size
             arch["ffn_hidden"] = hidden_width(self.arch.d_model, self.arch.ffn_mult)
-        if "wavelet" not in self.arch.mixers:
+        if "wavelet" in self.arch.mixers:
+            d["wavelet"]["name"] = canonical_wavelet(self.wavelet.name)
+        else:
             del d["wavelet"]
         if "attention" not in self.arch.mixers:
             del arch["n_heads"]
         if self.arch.embedding == "table":
             del d["basis"]
+        else:
+            d["basis"] = [b.canonical().to_dict() for b in self.basis]
         return d
 
     @property
@@ -120,61 +121,49 @@ def describe(g: Genome) -> str:
     return " ".join(parts)
 
 
-# The JSON type of each gene, as `_typed` checks it.
-WAVELET_TYPES = {"name": "string", "levels": "integer", "mixing": "string"}
-ARCH_TYPES = {
-    "d_model": "integer",
-    "n_layers": "integer",
-    "mixers": "list of strings",
-    "ffn_mult": "finite number",
-    "spectral_share": "finite number",
-    "embedding": "string",
-    "n_heads": "integer",
-}
-BASIS_TYPES = {
-    "family": "string",
-    "frequency": "finite number",
-    "phase": "finite number",
-    "shape": "finite number",
-    "center": "finite number",
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+# Each annotation in the gene dataclasses: the JSON value it takes, and the test for one.
+JSON_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "int": ("an integer", lambda v: _is_number(v) and isinstance(v, int)),
+    "float": ("a finite number", lambda v: _is_number(v) and math.isfinite(v)),
+    "str": ("a string", lambda v: isinstance(v, str)),
+    "tuple[str, ...]": (
+        "a list of strings",
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    ),
 }
 
 
-def _check_keys(
-    where: str, d: Any, expected: set[str], optional: frozenset[str] = frozenset()
-) -> None:
+def _check_keys(where: str, d: Any, expected: set[str], optional: set[str] | None = None) -> None:
     if not isinstance(d, dict):
         raise ValueError(f"{where}: expected an object, got {type(d).__name__}")
-    missing, unknown = sorted(expected - optional - set(d)), sorted(set(d) - expected)
+    missing, unknown = sorted(expected - (optional or set()) - set(d)), sorted(set(d) - expected)
     if missing or unknown:
         raise ValueError(f"{where}: missing {missing}, unknown {unknown}")
 
 
-def _typed(where: str, value: Any, kind: str) -> Any:
-    """`value` if it has JSON type `kind` (a number where a float is expected becomes one)."""
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    ok = {
-        "string": isinstance(value, str),
-        "integer": number and isinstance(value, int),
-        "finite number": number and math.isfinite(value),
-        "list of strings": isinstance(value, list) and all(isinstance(v, str) for v in value),
-    }[kind]
-    if not ok:
-        article = "a" if kind != "integer" else "an"
-        raise ValueError(f"{where}: expected {article} {kind}, got {value!r}")
-    return (
-        float(value)
-        if kind == "finite number"
-        else tuple(value)
-        if kind == "list of strings"
-        else value
-    )
+def _genes(where: str, d: Any, cls: type) -> dict[str, Any]:
+    """The fields of dataclass `cls` from JSON object `d`, each checked against its annotation.
+
+    Fields with a default may be left out (e.g. a basis function's shape).
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    has_default = {n for n, f in fields.items() if f.default is not dataclasses.MISSING}
+    _check_keys(where, d, set(fields), has_default)
+    return {k: _typed(f"{where}.{k}", v, str(fields[k].type)) for k, v in d.items()}
 
 
-def _basis_spec(i: int, b: Any) -> BasisSpec:
-    where = f"genome.basis[{i}]"
-    _check_keys(where, b, set(BASIS_TYPES), optional=frozenset({"phase", "shape", "center"}))
-    return BasisSpec(**{k: _typed(f"{where}.{k}", v, BASIS_TYPES[k]) for k, v in b.items()})
+def _typed(where: str, value: Any, annotation: str) -> Any:
+    """`value` as a field annotated `annotation` holds it; ValueError naming `where` if it can't."""
+    expected, ok = JSON_TYPES[annotation]
+    if not ok(value):
+        raise ValueError(f"{where}: expected {expected}, got {value!r}")
+    if annotation == "float":
+        return float(value)
+    return tuple(value) if annotation.startswith("tuple") else value
 
 
 def to_model_config(genome: Genome, vocab_size: int, seq_len: int) -> ModelConfig:
@@ -198,7 +187,11 @@ def to_model_config(genome: Genome, vocab_size: int, seq_len: int) -> ModelConfi
 
 
 def transformer_genome(d_model: int = 64, n_layers: int = 2, n_heads: int = 4) -> Genome:
-    """The plain transformer baseline as a genome: attention layers and a table embedding."""
+    """The plain transformer baseline as a genome: attention layers and a table embedding.
+
+    Its basis is empty, as a table embedding reads none; should a mutation switch the embedding
+    to a spectral one, `repair` supplies a well-conditioned default basis.
+    """
     arch = ArchGenes(
         d_model=d_model,
         n_layers=n_layers,

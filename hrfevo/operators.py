@@ -87,9 +87,7 @@ def _nearest(x: int, options: list[int]) -> int:
 def repair(g: Genome, space: SearchSpace) -> Genome:
     """Map any genome to the nearest valid one (deterministic: no RNG)."""
     arch = _repair_arch(g.arch, space)
-    return Genome(
-        _repair_basis(g.basis, arch.d_model, space), _repair_wavelet(g.wavelet, space), arch
-    )
+    return Genome(_repair_basis(g.basis, arch, space), _repair_wavelet(g.wavelet, space), arch)
 
 
 def _repair_arch(a: ArchGenes, space: SearchSpace) -> ArchGenes:
@@ -105,14 +103,14 @@ def _repair_arch(a: ArchGenes, space: SearchSpace) -> ArchGenes:
         ffn_mult=_clamp(a.ffn_mult, *space.ffn_mult),
         spectral_share=_clamp(a.spectral_share, *space.spectral_share),
         embedding=a.embedding if a.embedding in space.embeddings else space.embeddings[0],
-        n_heads=_nearest(a.n_heads, heads) if heads else a.n_heads,
+        n_heads=_nearest(a.n_heads, heads or space.n_heads),  # valid even without attention
     )
 
 
 def _repair_wavelet(w: WaveletGenes, space: SearchSpace) -> WaveletGenes:
-    name = w.name
-    if name not in space.wavelets:  # the allowed wavelet with the closest filter length
-        taps = pywt.Wavelet(name).dec_len if name in pywt.wavelist(kind="discrete") else 0
+    name = space.wavelet_member(w.name)  # itself, or the allowed alias (db1 -> haar)
+    if name is None:  # else the allowed wavelet with the closest filter length
+        taps = pywt.Wavelet(w.name).dec_len if w.name in pywt.wavelist(kind="discrete") else 0
         name = min(space.wavelets, key=lambda n: abs(pywt.Wavelet(n).dec_len - taps))
     levels = min(max(w.levels, space.levels[0]), space.max_levels(name))
     mixing = w.mixing if w.mixing in space.band_mixing else space.band_mixing[0]
@@ -120,8 +118,11 @@ def _repair_wavelet(w: WaveletGenes, space: SearchSpace) -> WaveletGenes:
 
 
 def _repair_basis(
-    basis: tuple[BasisSpec, ...], d_model: int, space: SearchSpace
+    basis: tuple[BasisSpec, ...], arch: ArchGenes, space: SearchSpace
 ) -> tuple[BasisSpec, ...]:
+    if not basis and arch.embedding == "table":  # a table reads no basis: none is needed
+        return ()
+    d_model = arch.d_model
     lo, hi = space.n_bases[0], min(space.n_bases[1], d_model)
     fns = list(basis[:hi])
     fns += default_basis(lo, d_model)[len(fns) :]  # too few: top up with well-conditioned ones
@@ -201,15 +202,25 @@ def wavelet_family(name: str) -> str:
     return name.rstrip("0123456789.")
 
 
+def _wavelet_kin(g: Genome, space: SearchSpace) -> tuple[str, list[str]]:
+    """The genome's wavelet as the space names it (db1 -> haar), and the allowed wavelets of
+    its family. `space.wavelets` holds one name per filter bank, so any other name is another
+    model."""
+    name = space.wavelet_member(g.wavelet.name) or g.wavelet.name
+    return name, [n for n in space.wavelets if wavelet_family(n) == wavelet_family(name)]
+
+
 def step_wavelet(g: Genome, space: SearchSpace, rng: Rng) -> Genome:
-    """A neighbouring member of the same family: db4 -> db3 or db5."""
-    kin = [n for n in space.wavelets if wavelet_family(n) == wavelet_family(g.wavelet.name)]
-    i = kin.index(g.wavelet.name) + _pick(rng, [-1, 1])
-    return replace(g, wavelet=replace(g.wavelet, name=kin[min(max(i, 0), len(kin) - 1)]))
+    """A neighbouring member of the same family: db4 -> db3 or db5 (db2 -> db3 at the end)."""
+    name, kin = _wavelet_kin(g, space)
+    i = kin.index(name)
+    step = _pick(rng, [j for j in (i - 1, i + 1) if 0 <= j < len(kin)])
+    return replace(g, wavelet=replace(g.wavelet, name=kin[step]))
 
 
 def switch_wavelet_family(g: Genome, space: SearchSpace, rng: Rng) -> Genome:
-    others = [n for n in space.wavelets if wavelet_family(n) != wavelet_family(g.wavelet.name)]
+    kin = _wavelet_kin(g, space)[1]
+    others = [n for n in space.wavelets if n not in kin]
     return replace(g, wavelet=replace(g.wavelet, name=_pick(rng, others)))
 
 
@@ -290,7 +301,7 @@ MUTATIONS: list[tuple[Mutation, Callable[[Genome, SearchSpace], bool]]] = [
     (swap_family, lambda g, s: _spectral(g) and len(s.basis_families) > 1),
     (add_function, lambda g, s: _spectral(g) and len(g.basis) < min(s.n_bases[1], g.arch.d_model)),
     (drop_function, lambda g, s: _spectral(g) and len(g.basis) > s.n_bases[0]),
-    (step_wavelet, lambda g, s: _wavelet(g)),
+    (step_wavelet, lambda g, s: _wavelet(g) and len(_wavelet_kin(g, s)[1]) > 1),
     (
         switch_wavelet_family,
         lambda g, s: _wavelet(g) and len(set(map(wavelet_family, s.wavelets))) > 1,

@@ -1,4 +1,8 @@
-"""`SearchSpace`: the bounds and choices of every gene, validated on construction."""
+"""`SearchSpace`: the bounds and choices of every gene, validated on construction.
+
+`problems` checks every gene of a genome, expressed or not: an unexpressed gene can be switched
+back on by a mutation, and `to_model_config` passes it to `ModelConfig` either way.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from model.config import (
     max_wavelet_levels,
     reject_unknown_fields,
 )
+from model.wavelets import wavelet_aliases
 
 # Basis frequencies stay half a cycle below Nyquist (D/2), where a sine of some phases samples
 # to all zeros on the grid.
@@ -98,14 +103,24 @@ class SearchSpace:
 
     @cached_property
     def wavelets(self) -> list[str]:
-        """Allowed wavelet names, grouped by family in order of filter length."""
-        return [
+        """Allowed wavelet names, grouped by family in order of filter length.
+
+        One name per filter bank (see `model.wavelets.wavelet_aliases`): of haar, db1 and
+        bior1.1 only the first allowed in canonical order is kept, so no mutation can switch a
+        wavelet to an alias of itself.
+        """
+        fits = [
             name
             for fam in self.wavelet_families
             for name in pywt.wavelist(fam, kind="discrete")
             if pywt.Wavelet(name).dec_len <= self.max_wavelet_taps
             and max_wavelet_levels(name, self.seq_len) >= self.levels[0]
         ]
+        return [n for n in fits if next(a for a in wavelet_aliases(n) if a in fits) == n]
+
+    def wavelet_member(self, name: str) -> str | None:
+        """The allowed wavelet with the filter bank of `name` (`name` itself or an alias)."""
+        return next((a for a in wavelet_aliases(name) if a in self.wavelets), None)
 
     def max_levels(self, wavelet: str) -> int:
         return min(self.levels[1], max_wavelet_levels(wavelet, self.seq_len))
@@ -115,7 +130,15 @@ class SearchSpace:
         return [h for h in self.n_heads if d_model % h == 0 and (d_model // h) % 2 == 0]
 
     def problems(self, g: Genome) -> list[str]:
-        """Every way in which a genome falls outside this space (empty if it fits)."""
+        """Every way in which a genome falls outside this space (empty if it fits).
+
+        Every gene is checked, expressed or not. Two exceptions follow the operators: a wavelet
+        is accepted under any alias of an allowed one (`repair` renames it), and a table
+        embedding may carry an empty basis (`repair` fills one in when the embedding changes).
+        Heads must split d_model into even heads even without attention, as `repair` keeps
+        them; a width with no such head count (a space without attention) takes any listed one.
+        Never raises on a genome that `Genome.from_dict` accepted.
+        """
         a, w, out = g.arch, g.wavelet, []
         if a.d_model not in self.d_model:
             out.append(f"arch.d_model={a.d_model} not in {self.d_model}")
@@ -129,21 +152,19 @@ class SearchSpace:
             lo, hi = getattr(self, name)
             if not lo <= getattr(a, name) <= hi:
                 out.append(f"arch.{name}={getattr(a, name)} outside [{lo}, {hi}]")
-        if "attention" in a.mixers and a.n_heads not in self.heads_for(a.d_model):
-            out.append(f"arch.n_heads={a.n_heads} not in {self.heads_for(a.d_model)}")
-        if "wavelet" in a.mixers:
-            out += self._wavelet_problems(w.name, w.levels, w.mixing)
-        if a.embedding != "table":
-            out += self._basis_problems(g)
-        return out
+        heads = self.heads_for(a.d_model) or self.n_heads
+        if a.n_heads not in heads:
+            out.append(f"arch.n_heads={a.n_heads} not in {heads}")
+        return out + self._wavelet_problems(w.name, w.levels, w.mixing) + self._basis_problems(g)
 
     def _wavelet_problems(self, name: str, levels: int, mixing: str) -> list[str]:
-        if name not in self.wavelets:
+        member = self.wavelet_member(name)
+        if member is None:
             return [f"wavelet.name={name!r} not among the {len(self.wavelets)} allowed wavelets"]
         out = []
-        if not self.levels[0] <= levels <= self.max_levels(name):
+        if not self.levels[0] <= levels <= self.max_levels(member):
             out.append(
-                f"wavelet.levels={levels} outside [{self.levels[0]}, {self.max_levels(name)}]"
+                f"wavelet.levels={levels} outside [{self.levels[0]}, {self.max_levels(member)}]"
             )
         if mixing not in self.band_mixing:
             out.append(f"wavelet.mixing={mixing!r} not in {self.band_mixing}")
@@ -151,11 +172,11 @@ class SearchSpace:
 
     def _basis_problems(self, g: Genome) -> list[str]:
         lo, hi = self.n_bases
-        out = (
-            []
-            if lo <= len(g.basis) <= hi
-            else [f"{len(g.basis)} basis functions, not in [{lo}, {hi}]"]
-        )
+        n = len(g.basis)
+        fits = lo <= n <= hi or (n == 0 and g.arch.embedding == "table")
+        out = [] if fits else [f"basis: {n} functions, not in [{lo}, {hi}]"]
+        if g.arch.d_model not in self.d_model:  # no width to check against (and D may be huge)
+            return out
         for i, b in enumerate(g.basis):
             why = b.problem(g.arch.d_model)
             if why is None and b.frequency > g.arch.d_model / 2 - NYQUIST_MARGIN:

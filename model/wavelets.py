@@ -82,24 +82,26 @@ def causal_swt(x: Tensor, name: str, levels: int) -> Tensor:
 ALIAS_TOLERANCE = 1e-10
 
 
+def _same_bank(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return all(
+        x.shape == y.shape and np.allclose(x, y, rtol=0, atol=ALIAS_TOLERANCE)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
 @cache
 def _alias_classes() -> dict[str, tuple[str, ...]]:
     """Each discrete wavelet -> every name of its filter bank, in `canonical_wavelet` order."""
     discrete = set(pywt.wavelist(kind="discrete"))  # wavelist(family) ignores `kind`
     order = [n for fam in pywt.families(short=True) for n in pywt.wavelist(fam) if n in discrete]
-    classes: list[tuple[list[str], list[np.ndarray]]] = []
+    classes: list[tuple[list[str], list[np.ndarray]]] = []  # (names, their four filters)
     for name in order:
-        w = pywt.Wavelet(name)
-        taps = [np.asarray(f, dtype=np.float64) for f in (w.dec_lo, w.dec_hi, w.rec_lo, w.rec_hi)]
-        for names, rep in classes:
-            if all(
-                a.shape == b.shape and np.allclose(a, b, rtol=0, atol=ALIAS_TOLERANCE)
-                for a, b in zip(taps, rep, strict=True)
-            ):
-                names.append(name)
-                break
+        bank = [np.asarray(f, dtype=np.float64) for f in pywt.Wavelet(name).filter_bank]
+        same = next((names for names, rep in classes if _same_bank(bank, rep)), None)
+        if same is None:
+            classes.append(([name], bank))
         else:
-            classes.append(([name], taps))
+            same.append(name)
     return {n: tuple(names) for names, _ in classes for n in names}
 
 

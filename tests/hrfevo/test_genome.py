@@ -1,4 +1,9 @@
-"""Genome contracts: plain JSON, canonical keys, a pure genome -> ModelConfig map."""
+"""Genome contracts: plain JSON with typed genes, canonical keys, a pure genome -> ModelConfig map.
+
+Canonical keys: two genomes share a key exactly when they build the same model, so an alias
+wavelet (db1 for haar) or a sine in disguise (a cosine, a chirp or damped sine of shape 0) is
+not a new candidate.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import pywt
 import torch
 
 from hrfevo.genome import ArchGenes, Genome, WaveletGenes, to_model_config, transformer_genome
 from hrfevo.operators import random_genome
 from hrfevo.space import SearchSpace
 from model import BasisSpec, SpectralLM
+from model.embedding import SpectralEmbedding
+from model.wavelets import ALIAS_TOLERANCE
 
 SPACE = SearchSpace()
 
@@ -99,16 +107,117 @@ def test_transformer_baseline_is_a_genome() -> None:
     assert cfg.layer_mixers == ["attention", "attention"] and cfg.embedding == "table"
 
 
+def test_transformer_baseline_key_is_stable() -> None:
+    """The baseline's key (table embedding, attention only) is the one earlier runs journaled."""
+    assert transformer_genome().key == "41530d9f1155ffbb"
+
+
+def _wavelet_genome(name: str) -> Genome:
+    return Genome(
+        basis=(BasisSpec("sine", 3.0, 1.0),),
+        wavelet=WaveletGenes(name, 1, "sum"),
+        arch=ArchGenes(d_model=32, n_layers=1, mixers=("wavelet",)),
+    )
+
+
+def _same_bank(a: str, b: str) -> bool:
+    fa, fb = pywt.Wavelet(a).filter_bank, pywt.Wavelet(b).filter_bank
+    return all(
+        len(x) == len(y) and np.allclose(x, y, rtol=0, atol=ALIAS_TOLERANCE)
+        for x, y in zip(fa, fb, strict=True)
+    )
+
+
 @pytest.mark.parametrize(
-    ("patch", "needle"),
+    "names",
+    [pywt.wavelist(kind="discrete"), SPACE.wavelets],
+    ids=["all discrete", "default space"],
+)
+def test_same_wavelet_key_iff_same_filter_bank(names: list[str]) -> None:
+    keys = {n: _wavelet_genome(n).key for n in names}
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert (keys[a] == keys[b]) == _same_bank(a, b), (a, b)
+    assert _wavelet_genome("db1").key == _wavelet_genome("haar").key  # an alias pair exists
+
+
+SINE_TWINS = [  # (a spec, the sine it is)
+    (BasisSpec("cosine", 3.0, 0.4), BasisSpec("sine", 3.0, 0.4 + math.pi / 2)),
+    (BasisSpec("damped", 3.0, 0.4, shape=0.0), BasisSpec("sine", 3.0, 0.4)),
+    (BasisSpec("chirp", 3.0, 0.4, shape=0.0), BasisSpec("sine", 3.0, 0.4)),
+]
+
+
+@pytest.mark.parametrize(("spec", "sine"), SINE_TWINS, ids=lambda s: s.family)
+def test_sines_in_disguise_share_the_key_and_the_model(spec: BasisSpec, sine: BasisSpec) -> None:
+    g = Genome(
+        basis=(spec, BasisSpec("gabor", 5.0, 1.0, 0.2, 0.3)),
+        arch=ArchGenes(d_model=32, n_layers=1, mixers=("fourier",)),
+    )
+    twin = replace(g, basis=(sine, *g.basis[1:]))
+    assert g.key == twin.key
+    embs = [SpectralEmbedding(to_model_config(x, 256, 32)) for x in (g, twin)]
+    torch.testing.assert_close(embs[0].basis(), embs[1].basis(), rtol=0, atol=1e-5)
+    shaped = replace(g, basis=(replace(spec, shape=0.5), *g.basis[1:]))
+    assert spec.family == "cosine" or shaped.key != g.key  # a real sweep or damping is not
+
+
+def _gene(path: str, value: object) -> dict[str, object]:
+    """A valid genome's dict with the gene at `path` ('arch.n_layers', 'basis.0.phase') set."""
+    d = json.loads(json.dumps(genomes(1)[0].to_dict()))
+    *parents, leaf = path.split(".")
+    node = d
+    for p in parents:
+        node = node[int(p)] if p.isdigit() else node[p]
+    node[int(leaf) if leaf.isdigit() else leaf] = value
+    return d
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
     [
-        (lambda d: d.pop("arch"), "missing ['arch']"),
-        (lambda d: d["wavelet"].update(extra=1), "unknown ['extra']"),
-        (lambda d: d["basis"].append({"family": "sine", "freq": 1.0}), "bad basis function"),
+        ("arch.n_layers", "2", "genome.arch.n_layers: expected an integer, got '2'"),
+        ("arch.n_layers", True, "genome.arch.n_layers: expected an integer, got True"),
+        ("arch.d_model", 64.0, "genome.arch.d_model: expected an integer, got 64.0"),
+        ("arch.ffn_mult", "2", "genome.arch.ffn_mult: expected a finite number, got '2'"),
+        ("arch.ffn_mult", math.inf, "genome.arch.ffn_mult: expected a finite number, got inf"),
+        ("arch.mixers", "fourier", "genome.arch.mixers: expected a list of strings, got 'fourier'"),
+        ("arch.mixers", [1], "genome.arch.mixers: expected a list of strings, got [1]"),
+        ("arch.embedding", None, "genome.arch.embedding: expected a string, got None"),
+        ("wavelet.name", 4, "genome.wavelet.name: expected a string, got 4"),
+        ("wavelet.levels", 2.0, "genome.wavelet.levels: expected an integer, got 2.0"),
+        ("wavelet.mixing", ["sum"], "genome.wavelet.mixing: expected a string, got ['sum']"),
+        ("basis", {}, "genome.basis: expected a list, got {}"),
+        ("basis.0", 1.5, "genome.basis[0]: expected an object, got float"),
+        ("basis.0.family", 1, "genome.basis[0].family: expected a string, got 1"),
+        ("basis.0.frequency", "1", "genome.basis[0].frequency: expected a finite number, got '1'"),
+        ("basis.0.phase", math.nan, "genome.basis[0].phase: expected a finite number, got nan"),
+        ("basis.0.shape", False, "genome.basis[0].shape: expected a finite number, got False"),
+        ("basis.0.center", None, "genome.basis[0].center: expected a finite number, got None"),
+        ("basis.0.freq", 1.0, "genome.basis[0]: missing [], unknown ['freq']"),
+        ("wavelet.extra", 1, "genome.wavelet: missing [], unknown ['extra']"),
     ],
 )
-def test_from_dict_names_the_bad_gene(patch, needle: str) -> None:  # type: ignore[no-untyped-def]
+def test_from_dict_names_the_mistyped_gene(path: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError) as e:
+        Genome.from_dict(_gene(path, value))
+    assert str(e.value) == message
+
+
+def test_from_dict_names_missing_genes() -> None:
     d = genomes(1)[0].to_dict()
-    patch(d)
-    with pytest.raises(ValueError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ValueError, match=r"^genome: missing \['arch'\], unknown \[\]$"):
+        Genome.from_dict({k: v for k, v in d.items() if k != "arch"})
+    d["basis"][0] = {"family": "sine", "phase": 1.0}
+    with pytest.raises(ValueError, match=r"^genome.basis\[0\]: missing \['frequency'\]"):
         Genome.from_dict(d)
+
+
+def test_from_dict_reads_json_numbers_as_the_genes_hold_them() -> None:
+    """An int where a float is expected is that float; a basis function's optional genes
+    (phase, shape, center) take their defaults."""
+    d = _gene("arch.ffn_mult", 2)
+    d["basis"] = [{"family": "sine", "frequency": 3}]
+    g = Genome.from_dict(d)
+    assert type(g.arch.ffn_mult) is float and g.basis == (BasisSpec("sine", 3.0),)
+    assert type(g.basis[0].frequency) is float and isinstance(g.arch.mixers, tuple)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,10 +11,19 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hrfevo.genome import Genome, to_model_config
-from hrfevo.operators import MUTATIONS, crossover, mutate, random_genome, repair
+from hrfevo.genome import Genome, to_model_config, transformer_genome
+from hrfevo.operators import (
+    MUTATIONS,
+    crossover,
+    mutate,
+    random_genome,
+    repair,
+    step_wavelet,
+    switch_wavelet_family,
+)
 from hrfevo.space import SearchSpace
 from model import SpectralLM
+from model.wavelets import canonical_wavelet, wavelet_aliases
 
 SPACES = {
     "default": SearchSpace(),
@@ -28,6 +38,7 @@ SPACES = {
 
 
 def assert_valid(g: Genome, space: SearchSpace) -> None:
+    """Every gene fits, expressed or not (see SearchSpace.problems), and the genome builds."""
     assert space.problems(g) == []
     assert repair(g, space) == g  # valid genomes are fixed points of repair
     to_model_config(g, space.vocab_size, space.seq_len)  # raises if it cannot be built
@@ -42,6 +53,39 @@ def test_operators_always_yield_valid_genomes(name: str, seed: int) -> None:
         assert_valid(g, space)
 
 
+def baseline(space: SearchSpace) -> Genome:
+    """The transformer seed as run.py makes it: a table embedding with no basis."""
+    d = sorted(space.d_model)[len(space.d_model) // 2]
+    heads = space.heads_for(d)
+    return repair(transformer_genome(d, min(2, space.n_layers[1]), heads[len(heads) // 2]), space)
+
+
+def alias_named(g: Genome, space: SearchSpace) -> Genome:
+    """`g` with its wavelet named by another alias where one exists (db1 for haar), as a seed
+    file may name it: valid, the same key, but not a name in space.wavelets."""
+    others = [a for a in wavelet_aliases(g.wavelet.name) if a != g.wavelet.name]
+    return replace(g, wavelet=replace(g.wavelet, name=others[0])) if others else g
+
+
+SEEDED = [n for n, s in SPACES.items() if "attention" in s.mixers and "table" in s.embeddings]
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(SEEDED), seed=st.integers(0, 2**32 - 1))
+def test_operators_keep_seeds_valid(name: str, seed: int) -> None:
+    """From the transformer baseline (no basis) and from alias-named seeds, every operator's
+    child passes the full check, generation after generation."""
+    space, rng = SPACES[name], np.random.default_rng(seed)
+    for g in (baseline(space), alias_named(random_genome(space, rng), space)):
+        assert space.problems(g) == []
+        for _ in range(4):
+            other = random_genome(space, rng)
+            assert_valid(crossover(g, other, space, rng), space)
+            assert_valid(crossover(other, g, space, rng), space)
+            g = mutate(g, space, rng)
+            assert_valid(g, space)
+
+
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_mutation_always_changes_the_expressed_genome(seed: int) -> None:
@@ -53,17 +97,27 @@ def test_mutation_always_changes_the_expressed_genome(seed: int) -> None:
 @settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
-    junk=st.dictionaries(st.sampled_from(["d", "L", "lv", "B"]), st.integers(-50, 500)),
+    junk=st.dictionaries(st.sampled_from(["d", "L", "lv", "B", "h"]), st.integers(-50, 500)),
+    wavelet=st.sampled_from(["haar", "db1", "sym2", "rbio1.1", "db20", "dmey", "nope"]),
+    embedding=st.sampled_from(["spectral", "table"]),
 )
-def test_repair_maps_anything_into_the_space(seed: int, junk: dict[str, int]) -> None:
+def test_repair_maps_anything_into_the_space(
+    seed: int, junk: dict[str, int], wavelet: str, embedding: str
+) -> None:
     space = SPACES["narrow"]
     g = random_genome(SearchSpace(), np.random.default_rng(seed))  # from a wider space
     d = g.to_dict()
     d["arch"]["d_model"] = junk.get("d", d["arch"]["d_model"])
     d["arch"]["n_layers"] = junk.get("L", d["arch"]["n_layers"])
+    d["arch"]["n_heads"] = junk.get("h", d["arch"]["n_heads"])
+    d["arch"]["embedding"] = embedding
     d["wavelet"]["levels"] = junk.get("lv", d["wavelet"]["levels"])
-    d["basis"] = d["basis"] * max(1, junk.get("B", 1) // 10)
-    assert_valid(repair(Genome.from_dict(d), space), space)
+    d["wavelet"]["name"] = wavelet
+    d["basis"] = d["basis"] * (junk.get("B", 10) // 10)  # possibly none
+    fixed = repair(Genome.from_dict(d), space)
+    assert_valid(fixed, space)
+    if wavelet in ("haar", "db1", "rbio1.1"):  # an allowed alias keeps its filter bank
+        assert canonical_wavelet(fixed.wavelet.name) == "haar"
 
 
 def test_operators_are_reproducible_from_the_rng() -> None:
@@ -144,3 +198,33 @@ def test_mutations_reach_every_expressed_gene() -> None:
         after = _paths(mutate(g, space, rng).expressed())
         reached |= {k for k in before if k in after and before[k] != after[k]}
     assert expressed - reached == set()
+
+
+@pytest.mark.parametrize(
+    ("op", "name"),
+    [(step_wavelet, n) for n in sorted(SPACES)]
+    + [(switch_wavelet_family, n) for n in sorted(SPACES) if n != "one-family"],  # one family
+    ids=lambda x: getattr(x, "__name__", x),
+)
+def test_wavelet_mutations_never_pick_an_alias(op: Any, name: str) -> None:
+    """From every allowed wavelet (and from its aliases, as a seed may name it), the wavelet
+    operators move to another filter bank: never to haar from db1, nor to db3 from sym3."""
+    space, rng = SPACES[name], np.random.default_rng(0)
+    g = random_genome(space, rng)
+    g = replace(g, arch=replace(g.arch, mixers=("wavelet",) * g.arch.n_layers))
+    applies = dict(MUTATIONS)[op]
+    tried = 0
+    for member in space.wavelets:
+        for alias in wavelet_aliases(member):
+            if space.wavelet_member(alias) != member:
+                continue
+            start = repair(replace(g, wavelet=replace(g.wavelet, name=member)), space)
+            start = replace(start, wavelet=replace(start.wavelet, name=alias))
+            if not applies(start, space):
+                continue
+            for _ in range(20):
+                child = repair(op(start, space, rng), space)
+                assert canonical_wavelet(child.wavelet.name) != canonical_wavelet(alias)
+                assert child.key != start.key
+                tried += 1
+    assert tried

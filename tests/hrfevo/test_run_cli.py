@@ -162,7 +162,7 @@ CASES: dict[str, tuple[Case, str]] = {
     ),
     "genome file with a mistyped gene": (
         _seeds(json.dumps(_mistyped_genome())),
-        "does not fit the space",
+        "genome.arch.n_layers: expected an integer, got '2'",
     ),
     "resume missing dir": (
         lambda t, r, d: ["resume", str(t / "nothing")],

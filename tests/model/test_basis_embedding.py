@@ -167,6 +167,59 @@ def test_canonical_drops_ignored_genes() -> None:
     assert a == BasisSpec(family="sine", frequency=2.0, phase=7.0 - TWO_PI)
 
 
+# Specs that are sines in disguise, each with the sine it is.
+SINES = [
+    (BasisSpec("cosine", 3.0, 0.4), BasisSpec("sine", 3.0, 0.4 + math.pi / 2)),
+    (BasisSpec("cosine", 3.0, 5.5), BasisSpec("sine", 3.0, 5.5 + math.pi / 2 - TWO_PI)),
+    (BasisSpec("cosine", 2.5, -math.pi / 2, 0.3, 0.2), BasisSpec("sine", 2.5, 0.0)),
+    (BasisSpec("damped", 4.0, 1.0, shape=0.0), BasisSpec("sine", 4.0, 1.0)),
+    (BasisSpec("chirp", 4.0, 7.0, shape=0.0, center=0.1), BasisSpec("sine", 4.0, 7.0 - TWO_PI)),
+    (BasisSpec("chirp", 4.0, 1.0, shape=-0.0), BasisSpec("sine", 4.0, 1.0)),
+]
+
+
+@pytest.mark.parametrize(("spec", "sine"), SINES)
+def test_sine_like_functions_canonicalise_to_the_sine(spec: BasisSpec, sine: BasisSpec) -> None:
+    canon = spec.canonical()
+    assert canon.family == "sine" and canon.frequency == sine.frequency
+    assert 0 <= canon.phase < TWO_PI and math.isclose(canon.phase, sine.phase, abs_tol=1e-12)
+    torch.testing.assert_close(spec.sample(32), canon.sample(32), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("spec", [s for s, _ in SINES])
+def test_sine_like_functions_build_the_same_embedding(spec: BasisSpec) -> None:
+    """Shape and centre are fixed buffers, frequency and phase learn alike in every family: the
+    embeddings are the same function of the same parameters, before training and after."""
+    other = BasisSpec("gabor", 5.0, 1.0, shape=0.2, center=0.3)
+    a, b = (SpectralEmbedding(config(harmonic_bases=[s, other])) for s in (spec, spec.canonical()))
+    torch.testing.assert_close(a.basis(), b.basis(), rtol=0, atol=1e-5)
+    torch.testing.assert_close(a.frequency, b.frequency)
+    torch.testing.assert_close(a.shape, b.shape)
+    with torch.no_grad():  # the same learned parameters give the same basis anywhere
+        for emb in (a, b):
+            emb.frequency.add_(torch.tensor([0.3, -0.2]))
+            emb.phase.add_(torch.tensor([1.1, 0.4]))
+    torch.testing.assert_close(a.basis(), b.basis(), rtol=0, atol=1e-5)
+
+
+def test_shaped_functions_stay_themselves() -> None:
+    for spec in (BasisSpec("damped", 4.0, 1.0, 0.5), BasisSpec("chirp", 4.0, 1.0, -2.0)):
+        assert spec.canonical().family == spec.family
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_canonical_is_idempotent_and_keeps_the_function(family: str) -> None:
+    rng = np.random.default_rng(0)
+    lo_hi = FAMILIES[family].shape_range or (0.0, 0.0)
+    for phase in [*rng.uniform(-20, 20, 50), -1e-17, TWO_PI, 2 * TWO_PI, -math.pi / 2]:
+        for shape in (0.0, *rng.uniform(*lo_hi, 2)):
+            spec = BasisSpec(family, 3.25, float(phase), float(shape), 0.3)
+            canon = spec.canonical()
+            assert canon.canonical() == canon and 0 <= canon.phase < TWO_PI
+            if spec.problem(32) is None:
+                torch.testing.assert_close(spec.sample(32), canon.sample(32), rtol=0, atol=1e-9)
+
+
 def hand_count(V: int, D: int, H: int, tie_head: bool) -> int:
     """Parameters of a model with layers [wavelet db2 J=2 gate, attention] and B=8, by hand."""
     B = 8

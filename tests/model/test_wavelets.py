@@ -17,7 +17,16 @@ import torch.nn.functional as F
 
 from model import ModelConfig
 from model.mixers.wavelet import BAND_TAPS, WaveletMixer, band_kernels
-from model.wavelets import band_filters, causal_swt, filter_bank, swt_shift, upsample
+from model.wavelets import (
+    ALIAS_TOLERANCE,
+    band_filters,
+    canonical_wavelet,
+    causal_swt,
+    filter_bank,
+    swt_shift,
+    upsample,
+    wavelet_aliases,
+)
 from tests.model.banks import WAVELETS
 
 ORTHOGONAL = ["haar", "db2", "db4", "db8", "sym5", "sym8", "coif1", "coif2"]
@@ -167,3 +176,36 @@ def test_wavelet_changes_the_mixer() -> None:
         torch.manual_seed(0)
         outs.append(WaveletMixer(cfg, 0)(torch.ones(1, 64, 16).cumsum(1).sin()))
     assert not torch.allclose(outs[0], outs[1])
+
+
+def _same_bank(a: str, b: str) -> bool:
+    wa, wb = pywt.Wavelet(a), pywt.Wavelet(b)
+    return all(
+        len(x) == len(y) and np.allclose(x, y, rtol=0, atol=ALIAS_TOLERANCE)
+        for x, y in zip(wa.filter_bank, wb.filter_bank, strict=True)
+    )
+
+
+def test_canonical_name_iff_same_filter_bank() -> None:
+    """Every pair of discrete wavelets: the same canonical name exactly when all four filters
+    agree; the classes PyWavelets has are haar = db1 = bior1.1 = rbio1.1, db2 = sym2, db3 = sym3."""
+    names = pywt.wavelist(kind="discrete")
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert (canonical_wavelet(a) == canonical_wavelet(b)) == _same_bank(a, b), (a, b)
+    classes = {wavelet_aliases(n) for n in names if len(wavelet_aliases(n)) > 1}
+    assert classes == {("haar", "db1", "bior1.1", "rbio1.1"), ("db2", "sym2"), ("db3", "sym3")}
+
+
+def test_aliases_build_the_same_mixer() -> None:
+    """Same canonical name, same model: the band filters, hence the mixer, are equal."""
+    for a, b in (("haar", "bior1.1"), ("db3", "sym3")):
+        for fa, fb in zip(band_filters(a, 3), band_filters(b, 3), strict=True):
+            np.testing.assert_allclose(fa, fb, rtol=0, atol=1e-10)
+
+
+def test_canonical_names_are_fixed_and_total() -> None:
+    """The rule: the first alias in pywt.families() order (haar, db, sym, ...)."""
+    aliases = ["db1", "bior1.1", "rbio1.1", "sym2", "sym3", "db4"]
+    assert [canonical_wavelet(n) for n in aliases] == ["haar", "haar", "haar", "db2", "db3", "db4"]
+    assert canonical_wavelet("not-a-wavelet") == "not-a-wavelet"  # rejected elsewhere
