@@ -1,7 +1,8 @@
 """`RunConfig`: everything one search needs, from a preset, a YAML/JSON file and flags.
 
 Later sources win: the preset, then the config file, then command-line flags. Nested
-sections (`space`, `budget`) merge key by key, so a file may change one gene's bounds only.
+sections (`space`, `budget`, `fidelity`) merge key by key, so a file may change one gene's
+bounds only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, NoReturn
 import yaml
 
 from hrfevo.errors import UsageError
+from hrfevo.fidelity import Fidelity
 from hrfevo.space import SearchSpace
 from model.config import reject_unknown_fields
 from model.train_config import TrainConfig
@@ -87,6 +89,10 @@ class RunConfig:
     budget: dict[str, Any] = field(
         default_factory=lambda: {"steps": 120, "batch_size": 16, "eval_tokens": 16384, "lr": 1e-2}
     )
+    # A fidelity ladder, {rungs: [S0, S1, ...], promote: F}: new genomes train for S0 steps,
+    # and the best share F of each rung are promoted to the next (hrfevo.fidelity). The
+    # budget's other settings hold at every rung. None: every genome trains for budget.steps.
+    fidelity: dict[str, Any] | None = None
     # Execution: where evaluations run and what each one may use.
     executor: str = "ray"  # "ray" (local, or a cluster with ray_address) or "serial"
     ray_address: str | None = None  # None: start a local Ray; "auto" or host:port: join one
@@ -135,6 +141,15 @@ class RunConfig:
         if isinstance(self.space, dict):
             self.space = SearchSpace.from_dict(self.space)
         self.train_config().num_steps(self.space.seq_len)  # checks the budget
+        self.ladder()  # checks the fidelity ladder
+
+    def ladder(self) -> Fidelity | None:
+        """The fidelity ladder, checked (None: one fidelity, the budget's)."""
+        if self.fidelity is None:
+            return None
+        ladder = Fidelity.from_dict(self.fidelity)
+        self.fidelity = ladder.to_dict()
+        return ladder
 
     def train_config(self) -> TrainConfig:
         """The budget of every proxy run, seeded by the run and threaded by cpus_per_eval."""
@@ -178,7 +193,11 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Override base key by key, one level deep for the nested `space` and `budget`."""
     out = dict(base)
     for k, v in override.items():
-        nested = k in ("space", "budget") and isinstance(v, dict) and isinstance(out.get(k), dict)
+        nested = (
+            k in ("space", "budget", "fidelity")
+            and isinstance(v, dict)
+            and isinstance(out.get(k), dict)
+        )
         out[k] = out[k] | v if nested else v
     return out
 

@@ -20,13 +20,13 @@ import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hrfevo.config import RunConfig
 from hrfevo.errors import UsageError
 from hrfevo.problem import Candidate, Problem
-from hrfevo.storage import finite
+from hrfevo.storage import finite, record_id
 
 FAULT = "fault"  # the status of an evaluation the machine could not run: never journaled
 
@@ -36,6 +36,12 @@ class Job:
     key: str
     candidate: Candidate
     generation: int
+    rung: int = 0  # the fidelity to evaluate at (see hrfevo.fidelity)
+    start: bytes | None = field(default=None, repr=False)  # a state to continue from
+
+    @property
+    def id(self) -> str:
+        return record_id(self.key, self.rung)
 
 
 def worker_info(device: str = "cpu") -> dict[str, Any]:
@@ -63,7 +69,7 @@ def run_job(problem: Problem, job: Job) -> dict[str, Any]:
     """
     started = time.time()
     try:
-        result, error = problem.evaluate(job.candidate), None
+        result, error = problem.evaluate(job.candidate, job.rung, job.start), None
     except UsageError:
         raise
     except _memory_errors() as e:  # the machine's limit, not the genome's: see module doc
@@ -81,7 +87,8 @@ def run_job(problem: Problem, job: Job) -> dict[str, Any]:
         worker_info(result.get("device", "cpu")),
         result.get("timings", {}) | {"started": started, "finished": time.time()},
     )
-    return record | ({"traceback": result["traceback"]} if "traceback" in result else {})
+    extra = {k: result[k] for k in ("traceback", "state") if k in result}
+    return record | extra  # "state" goes to the run directory, never into the journal
 
 
 def fault_record(problem: Problem, job: Job, error: str) -> dict[str, Any]:
@@ -102,9 +109,10 @@ def _record(
     """One journal line: the one place that knows a record's fields."""
     return {
         "key": job.key,
+        "rung": job.rung,
         "generation": job.generation,
         "candidate": job.candidate,
-        "budget": problem.budget(),
+        "budget": problem.budget(job.rung),
         "status": status,
         "metrics": metrics,
         "error": error,
@@ -131,14 +139,14 @@ class Executor(ABC):
     def settle(self, job: Job, record: dict[str, Any]) -> dict[str, Any] | None:
         """The record to yield for a finished attempt, or None when a fault was resubmitted."""
         if record["status"] != FAULT:
-            self.attempts.pop(job.key, None)
+            self.attempts.pop(job.id, None)
             return record
-        faults = self.attempts.get(job.key, 0) + 1
+        faults = self.attempts.get(job.id, 0) + 1
         if faults <= self.max_retries:
-            self.attempts[job.key] = faults
+            self.attempts[job.id] = faults
             self.submit(job)
             return None
-        self.attempts.pop(job.key, None)
+        self.attempts.pop(job.id, None)
         return record | {"attempts": faults}
 
     @abstractmethod

@@ -3,6 +3,10 @@
 Candidates are plain JSON data, so the loop, the journal and the checkpoint never need to know
 what a candidate is. `evaluate` runs on a worker (in process, or in a Ray task); everything
 else runs in the driver.
+
+A problem may offer several fidelities (`rungs`, see `hrfevo.fidelity`): rung r is a costlier,
+more faithful evaluation than rung r-1. `evaluate(x, rung, start)` may continue from `start`,
+the state an evaluation at the rung below returned as `result["state"]`.
 """
 
 from __future__ import annotations
@@ -33,19 +37,23 @@ class Problem(ABC):
     def key(self, x: Candidate) -> str:
         """A stable key: equal keys mean equal evaluations (the journal's cache key)."""
 
-    @abstractmethod
-    def evaluate(self, x: Candidate) -> dict[str, Any]:
-        """Score x: {"status": "ok" | "failed" | "diverged", "metrics": {...}, "timings": {...}}.
+    rungs: int = 1  # fidelities offered: evaluate(x, rung) for rung in range(rungs)
 
-        `metrics` must be deterministic for a given candidate; `timings` need not be.
+    @abstractmethod
+    def evaluate(self, x: Candidate, rung: int = 0, start: bytes | None = None) -> dict[str, Any]:
+        """Score x: {"status": "ok" | "failed" | "diverged", "metrics": {...}, "timings": {...}},
+        and optionally "state": bytes that an evaluation at rung + 1 may continue from.
+
+        `metrics` must be deterministic for a given candidate and rung, whether or not the
+        evaluation continued from `start`; `timings` need not be.
         """
 
     @abstractmethod
     def objectives(self, record: dict[str, Any]) -> Objectives:
         """The objective vector of a journal record (a penalty for failures)."""
 
-    def budget(self) -> dict[str, Any]:
-        """What one evaluation is allowed (recorded on each journal line)."""
+    def budget(self, rung: int = 0) -> dict[str, Any]:
+        """What one evaluation at `rung` is allowed (recorded on each journal line)."""
         return {}
 
     def describe(self, x: Candidate) -> str:

@@ -63,10 +63,7 @@ def seed_genomes(cfg: RunConfig) -> list[dict[str, Any]]:
     sources = cfg.seeds if cfg.seeds is not None else ["transformer"] * _baseline_fits(cfg.space)
     for source in sources:
         for g in _genomes_from(source, cfg.space):
-            try:
-                problems = cfg.space.problems(g)
-            except TypeError as e:  # e.g. "n_layers": "2" in a genome file
-                problems = [f"a gene has the wrong type ({e})"]
+            problems = cfg.space.problems(g)  # every gene, expressed or not
             if problems:
                 raise UsageError(f"seed genome from {source} does not fit the space: {problems[0]}")
             out.append(g.to_dict())
@@ -120,7 +117,8 @@ def build_search(
     problem = make_problem(cfg, data_sha256)
     rng = np.random.default_rng(seed_stream(cfg.seed, "search"))  # not the batches' stream
     strategy = STRATEGIES[cfg.strategy](problem, cfg.population, rng, seeds)
-    return Search(run_dir, problem, strategy, executor or make_executor(cfg, problem), observer)
+    runner = executor or make_executor(cfg, problem)
+    return Search(run_dir, problem, strategy, runner, observer, cfg.ladder())
 
 
 def make_problem(cfg: RunConfig, data_sha256: str | None = None) -> SpectralProblem:
@@ -131,6 +129,7 @@ def make_problem(cfg: RunConfig, data_sha256: str | None = None) -> SpectralProb
         tuple(cfg.objectives),
         cfg.crossover_prob,
         data_sha256,
+        cfg.ladder(),
     )
 
 

@@ -5,8 +5,16 @@ was at the end of the last finished generation, so the next `ask` proposes exact
 uninterrupted run proposed; every candidate already in the journal is a cache hit, and only
 evaluations that were in flight when the run died are run again.
 
+With a fidelity ladder (`hrfevo.fidelity`), a generation's new genomes are evaluated at rung 0,
+and every promotion that their results decide is submitted at once, while other evaluations
+still run: a worker waits only when no promotion is possible. The generation ends when nothing
+is left to run. The promotions depend on the results alone, never on their timing, so a resumed
+run promotes, and ends, exactly as the uninterrupted one. A promoted genome continues from the
+state its rung-below evaluation left in `states/` (deleted once the genome has gone higher).
+
 A machine fault (see `hrfevo.executor`) is never journaled: the generation's other results
-are, then the run stops with a `MachineFaultError`, and `hrfevo resume` runs the faulted ones again.
+are, then the run stops with a `MachineFaultError`, and `hrfevo resume` runs the faulted ones
+again.
 """
 
 from __future__ import annotations
@@ -18,12 +26,13 @@ import pandas as pd
 
 from hrfevo.errors import MachineFaultError
 from hrfevo.executor import FAULT, Executor, Job
+from hrfevo.fidelity import Fidelity, Ladder, Score
 from hrfevo.pareto import front, write_logs
-from hrfevo.problem import Candidate, Problem
-from hrfevo.storage import Journal, atomic_write_json, read_json
+from hrfevo.problem import Candidate, Objectives, Problem
+from hrfevo.storage import Journal, atomic_replace, atomic_write_json, read_json, record_id
 from hrfevo.strategy import Strategy
 
-JOURNAL, CHECKPOINT = "journal.jsonl", "checkpoint.json"
+JOURNAL, CHECKPOINT, STATES = "journal.jsonl", "checkpoint.json", "states"
 
 
 class Observer(Protocol):
@@ -46,14 +55,18 @@ class Search:
         strategy: Strategy,
         executor: Executor,
         observer: Observer | None = None,
+        fidelity: Fidelity | None = None,
     ) -> None:
         self.run_dir, self.problem, self.strategy = run_dir, problem, strategy
         self.executor, self.observer = executor, observer
         run_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(run_dir / JOURNAL)
+        self.ladder = Ladder(fidelity) if fidelity and len(fidelity.rungs) > 1 else None
         self.generation = 0  # generations finished
         self.target = 0  # generations to reach (resume may raise it)
         self.archive: list[str] = []  # every key proposed, in order
+        self.candidates: dict[str, Candidate] = {}  # key -> candidate, for promotions
+        self.in_flight: set[str] = set()  # record ids submitted and not yet back
         if (run_dir / CHECKPOINT).exists():
             self.load_state_dict(read_json(run_dir / CHECKPOINT))
 
@@ -65,42 +78,109 @@ class Search:
         """
         self.target = generations
         self.save()
+        self._sweep_states()
         while self.generation < generations:
             self.step()
 
     def step(self) -> None:
         candidates = self.strategy.ask()
-        records = self.evaluate(candidates)
-        self.strategy.tell(candidates, [self.problem.objectives(r) for r in records])
+        keys = self.evaluate(candidates)
+        self.strategy.rescore(self.score)
+        self.strategy.tell(candidates, [self.score(k) for k in keys])
         self.generation += 1
         hv = self.save()
         if self.observer:
             stats = {str(k): v for k, v in hv.iloc[-1].items()}
             self.observer.generation_finished(self.generation - 1, stats, self.front())
 
-    def evaluate(self, candidates: list[Candidate]) -> list[dict[str, Any]]:
-        """Journal records for the candidates, in order, running only those not journaled.
+    def evaluate(self, candidates: list[Candidate]) -> list[str]:
+        """Evaluate the candidates not yet journaled, and every promotion their results decide;
+        returns their keys, in order.
 
         Raises MachineFaultError, after journaling every result, if some could not be run.
         """
         keys = [self.problem.key(c) for c in candidates]
         self.archive += [k for k in dict.fromkeys(keys) if k not in self.archive]
+        self.candidates |= dict(zip(keys, candidates, strict=True))
         new = {k: c for k, c in zip(keys, candidates, strict=True) if k not in self.journal}
         if self.observer:
             self.observer.generation_started(self.generation, len(new), len(keys) - len(new))
         for key, candidate in new.items():
-            self.executor.submit(Job(key, candidate, self.generation))
-        faults = []
-        for record in self.executor.as_completed():
-            if record["status"] == FAULT:
-                faults.append(record["error"])
-            else:
-                self.journal.append(record)
-            if self.observer:
-                self.observer.evaluated(record, self.executor.pending)
+            self._submit(Job(key, candidate, self.generation))
+        faults: list[str] = []
+        self._promote()
+        while self.executor.pending:
+            for record in self.executor.as_completed():
+                self.in_flight.discard(record_id(record["key"], record["rung"]))
+                if record["status"] == FAULT:
+                    faults.append(record["error"])
+                else:
+                    self._keep(record)
+                if self.observer:
+                    self.observer.evaluated(record, self.executor.pending)
+                if not faults:
+                    self._promote()  # at once: workers need not wait for the generation
         if faults:
             raise MachineFaultError(self.run_dir, faults)
-        return [self.journal.records[k] for k in keys]
+        return keys
+
+    def _submit(self, job: Job) -> None:
+        self.in_flight.add(job.id)
+        self.executor.submit(job)
+
+    def _keep(self, record: dict[str, Any]) -> None:
+        """Journal a result; keep the state it left for the rung above, drop the one it used."""
+        state = record.pop("state", None)
+        key, rung = record["key"], record["rung"]
+        if state is not None:
+            self._states().mkdir(exist_ok=True)
+            atomic_replace(self._state_path(key, rung), lambda tmp: tmp.write_bytes(state))
+        self.journal.append(record)
+        if rung > 0:
+            self._state_path(key, rung - 1).unlink(missing_ok=True)
+
+    def _promote(self) -> None:
+        """Submit every promotion the results so far decide (nothing without a ladder)."""
+        if self.ladder is None:
+            return
+        for key, rung in self.ladder.update(self.archive, self._result, self._done):
+            if record_id(key, rung) in self.journal or record_id(key, rung) in self.in_flight:
+                continue
+            path = self._state_path(key, rung - 1)
+            start = path.read_bytes() if path.exists() else None  # else from scratch: the same
+            self._submit(Job(key, self.candidates[key], self.generation, rung, start))
+
+    def _done(self, key: str, rung: int) -> bool:
+        return record_id(key, rung) in self.journal
+
+    def _result(self, key: str, rung: int) -> Objectives | None:
+        record = self.journal.records.get(record_id(key, rung))
+        return self.problem.objectives(record) if record and record["status"] == "ok" else None
+
+    def score(self, key: str) -> Score:
+        """The key's objectives at every rung it has a result for, from rung 0 up."""
+        score = []
+        for rung in range(self.problem.rungs):
+            record = self.journal.records.get(record_id(key, rung))
+            if record is None:
+                break
+            score.append(self.problem.objectives(record))
+        return tuple(score)
+
+    def _states(self) -> Path:
+        return self.run_dir / STATES
+
+    def _state_path(self, key: str, rung: int) -> Path:
+        return self._states() / f"{record_id(key, rung)}.safetensors"
+
+    def _sweep_states(self) -> None:
+        """Delete the states a kill left behind after their genome had gone a rung higher."""
+        if not self._states().is_dir():
+            return
+        for path in self._states().glob("*.safetensors"):
+            key, _, rung = path.stem.partition("@")
+            if record_id(key, int(rung or 0) + 1) in self.journal:
+                path.unlink()
 
     def records(self) -> list[dict[str, Any]]:
         return list(self.journal.records.values())
@@ -127,3 +207,5 @@ class Search:
         self.generation, self.target = state["generation"], state["target"]
         self.archive = list(state["archive"])
         self.strategy.load_state_dict(state["strategy"])
+        for record in self.journal.records.values():  # the candidates promotions may need
+            self.candidates.setdefault(record["key"], record["candidate"])

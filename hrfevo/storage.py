@@ -120,8 +120,14 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
+def record_id(key: str, rung: int = 0) -> str:
+    """A journal line's identity: the genome's key, with "@rung" above rung 0 (one result per
+    genome and fidelity)."""
+    return key if rung == 0 else f"{key}@{rung}"
+
+
 class Journal:
-    """One JSON line per finished evaluation, keyed by `record["key"]`.
+    """One JSON line per finished evaluation, keyed by `record_id(key, rung)`.
 
     `append` writes, flushes and fsyncs the line before returning, so a record survives a
     kill the moment it is appended. A torn last line (a kill in mid-write) is ignored on read
@@ -142,7 +148,7 @@ class Journal:
                 record = json.loads(line)
             except ValueError:
                 raise ValueError(f"{self.path}: line {i + 1} is not valid JSON") from None
-            self.records.setdefault(record["key"], record)
+            self.records.setdefault(record_id(record["key"], record.get("rung", 0)), record)
             self._valid_bytes += len(line) + 1
 
     def __contains__(self, key: str) -> bool:
@@ -160,4 +166,4 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
         self._valid_bytes += len(line)
-        self.records.setdefault(record["key"], record)
+        self.records.setdefault(record_id(record["key"], record.get("rung", 0)), record)

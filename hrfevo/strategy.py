@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from hrfevo.fidelity import Score
 from hrfevo.problem import Candidate, Objectives, Problem
 
 
 @dataclass(frozen=True)
 class Member:
-    """A population member: the candidate, its key and its objectives."""
+    """A population member: the candidate, its key and its score (its objectives at every rung
+    of the fidelity ladder it reached, see `hrfevo.fidelity`; one rung without a ladder)."""
 
     candidate: Candidate
     key: str
-    objectives: Objectives
+    score: Score
+
+    @property
+    def objectives(self) -> Objectives:
+        """The objectives at the highest rung reached."""
+        return self.score[-1]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"candidate": self.candidate, "key": self.key, "objectives": list(self.objectives)}
+        return {
+            "candidate": self.candidate,
+            "key": self.key,
+            "score": [list(objectives) for objectives in self.score],
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Member:
-        return cls(d["candidate"], d["key"], tuple(d["objectives"]))
+        return cls(d["candidate"], d["key"], tuple(tuple(o) for o in d["score"]))
 
 
 class Strategy(ABC):
@@ -55,7 +67,11 @@ class Strategy(ABC):
     def ask(self) -> list[Candidate]: ...
 
     @abstractmethod
-    def tell(self, candidates: list[Candidate], objectives: list[Objectives]) -> None: ...
+    def tell(self, candidates: list[Candidate], scores: list[Score]) -> None: ...
+
+    def rescore(self, score: Callable[[str], Score]) -> None:
+        """Take the current score of every member: a promotion adds a rung to a member's."""
+        self.population = [replace(m, score=score(m.key)) for m in self.population]
 
     def state_dict(self) -> dict[str, Any]:
         return {

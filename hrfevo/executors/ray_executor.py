@@ -265,7 +265,7 @@ def _check_dashboard() -> None:
 
 
 def _check_device(problem: Problem, cfg: RunConfig) -> None:
-    device = str(problem.budget().get("device", "auto"))
+    device = str(problem.budget(0).get("device", "auto"))
     if device.startswith("cuda") and cfg.gpus_per_eval == 0:
         raise UsageError(
             f"budget.device={device!r} needs --gpus-per-eval > 0: "

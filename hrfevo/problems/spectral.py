@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 
 from hrfevo.errors import UsageError
+from hrfevo.fidelity import Fidelity
 from hrfevo.genome import Genome, describe, to_model_config
 from hrfevo.operators import crossover, mutate, random_genome
 from hrfevo.problem import Candidate, Objectives, Problem
 from hrfevo.space import SearchSpace
 from model.data import Corpus, DataError, load_corpus
 from model.train import TrainConfig, train
+from model.train_state import TrainState
 
 OBJECTIVES = ("perplexity", "flops_per_token", "params")
 # A failed or diverged genome is dominated by every real one, on every objective.
@@ -90,11 +92,19 @@ class SpectralProblem(Problem):
         objectives: tuple[str, ...] = OBJECTIVES[:2],
         crossover_prob: float = 0.9,
         data_sha256: str | None = None,
+        fidelity: Fidelity | None = None,
     ) -> None:
         """`data_sha256`, when given, is checked in every worker: an evaluation on other bytes
         (a changed file, another Python's `builtin`, a cluster node with its own copy) stops
-        the run with a UsageError instead of mixing corpora in one journal."""
+        the run with a UsageError instead of mixing corpora in one journal.
+
+        With a `fidelity` ladder, rung r trains for `fidelity.rungs[r]` steps (the budget's other
+        settings unchanged). With the "wsd" schedule and `warmup_steps`, a promoted genome
+        continues from its state at the rung below instead of starting again, which gives the
+        same result for a fraction of the cost (see `model.train_state`)."""
         self.space, self.train_cfg, self.data = space, budget, data
+        self.fidelity = fidelity
+        self.rungs = len(fidelity.rungs) if fidelity else 1
         self.data_sha256 = data_sha256
         self.objective_names, self.crossover_prob = objectives, crossover_prob
         self.hv_reference = tuple(HV_REFERENCE[name] for name in objectives)
@@ -114,25 +124,43 @@ class SpectralProblem(Problem):
     def describe(self, x: Candidate) -> str:
         return describe(Genome.from_dict(x))
 
-    def evaluate(self, x: Candidate) -> dict[str, Any]:
+    def rung_config(self, rung: int = 0) -> TrainConfig:
+        """The training budget of an evaluation at `rung`."""
+        if self.fidelity is None:
+            return self.train_cfg
+        steps = self.fidelity.rungs[rung]
+        return dataclasses.replace(self.train_cfg, steps=steps, tokens=None)
+
+    @property
+    def continues(self) -> bool:
+        """Whether a promoted genome continues from its state at the rung below."""
+        cfg = self.train_cfg
+        return self.rungs > 1 and cfg.schedule == "wsd" and cfg.warmup_steps is not None
+
+    def evaluate(self, x: Candidate, rung: int = 0, start: bytes | None = None) -> dict[str, Any]:
         cfg = to_model_config(Genome.from_dict(x), self.space.vocab_size, self.space.seq_len)
         corpus = _checked(_worker_corpus(self.data, self.space.seq_len + 1), self.data_sha256)
-        _, result = train(cfg, self.train_cfg, corpus, progress=False)
+        keep = self.continues and rung < self.rungs - 1
+        state = TrainState.from_bytes(start) if start is not None and self.continues else None
+        _, result = train(
+            cfg, self.rung_config(rung), corpus, progress=False, start=state, trunk=keep
+        )
         out = result.to_dict()
         return {
             "status": result.status,
             "metrics": {k: out[k] for k in METRICS},
-            "timings": {k: out[k] for k in ("seconds", "tokens_per_second")} | result.timings,
+            "timings": {k: out[k] for k in ("seconds", "tokens_per_second", "continued_from")}
+            | result.timings,
             "device": result.device,
-        }
+        } | ({"state": result.trunk.to_bytes()} if keep and result.trunk else {})
 
     def objectives(self, record: dict[str, Any]) -> Objectives:
         if record["status"] != "ok":
             return tuple(PENALTY[name] for name in self.objective_names)
         return tuple(float(record["metrics"][name]) for name in self.objective_names)
 
-    def budget(self) -> dict[str, Any]:
-        return self.train_cfg.to_dict()
+    def budget(self, rung: int = 0) -> dict[str, Any]:
+        return self.rung_config(rung).to_dict()
 
     def on_device(self, device: str) -> SpectralProblem:
         if self.train_cfg.device != "auto":  # the budget names a device: keep it

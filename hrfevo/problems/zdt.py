@@ -79,7 +79,7 @@ class ZDT1(Problem):
     def key(self, x: Candidate) -> str:
         return hashlib.sha256(json.dumps(x["x"]).encode()).hexdigest()[:16]
 
-    def evaluate(self, x: Candidate) -> dict[str, Any]:
+    def evaluate(self, x: Candidate, rung: int = 0, start: bytes | None = None) -> dict[str, Any]:
         f1, f2 = zdt1(np.array(x["x"]))
         return {"status": "ok", "metrics": {"f1": f1, "f2": f2}, "timings": {}}
 

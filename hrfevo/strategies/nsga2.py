@@ -4,6 +4,10 @@ Each generation: binary tournaments on (front rank, crowding distance) pick pare
 problem's variation makes μ children, and DEAP's `selNSGA2` keeps the best μ of parents and
 children. Only the tournaments draw random numbers, from the strategy's own RNG (DEAP's
 `selTournamentDCD` would use the global `random`).
+
+Dominance is `hrfevo.fidelity.dominates`: with a fidelity ladder, members are compared on the
+highest rung both reached (plain Pareto dominance without one); the crowding distance is
+measured on each member's highest-rung objectives.
 """
 
 from __future__ import annotations
@@ -12,14 +16,31 @@ from functools import cache
 
 from deap import base, tools
 
-from hrfevo.problem import Candidate, Objectives
+from hrfevo.fidelity import Score, dominates
+from hrfevo.problem import Candidate
 from hrfevo.strategy import Member, Strategy
 
 
+class _RungFitness(base.Fitness):
+    """A DEAP fitness over a member's score: `values` are its highest-rung objectives (what
+    crowding measures), and dominance and equality look at every rung."""
+
+    score: Score
+
+    def dominates(self, other: base.Fitness, obj: slice = slice(None)) -> bool:
+        return dominates(self.score, other.score)
+
+    def __hash__(self) -> int:
+        return hash(self.score)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _RungFitness) and self.score == other.score
+
+
 @cache
-def _fitness_class(n_objectives: int) -> type[base.Fitness]:
-    """A DEAP fitness that minimises n objectives (built here, not with creator at import)."""
-    return type(f"Minimise{n_objectives}", (base.Fitness,), {"weights": (-1.0,) * n_objectives})
+def _fitness_class(n_objectives: int) -> type[_RungFitness]:
+    """A fitness that minimises n objectives (built here, not with DEAP's creator at import)."""
+    return type(f"Minimise{n_objectives}", (_RungFitness,), {"weights": (-1.0,) * n_objectives})
 
 
 class _Individual:
@@ -28,6 +49,7 @@ class _Individual:
     def __init__(self, member: Member) -> None:
         self.member = member
         self.fitness = _fitness_class(len(member.objectives))(member.objectives)
+        self.fitness.score = member.score
 
 
 def select(members: list[Member], k: int) -> list[Member]:
@@ -71,9 +93,7 @@ class NSGA2(Strategy):
 
         return [(tournament(), tournament()) for _ in range(self.size)]
 
-    def tell(self, candidates: list[Candidate], objectives: list[Objectives]) -> None:
-        new = [
-            Member(c, self.problem.key(c), o) for c, o in zip(candidates, objectives, strict=True)
-        ]
+    def tell(self, candidates: list[Candidate], scores: list[Score]) -> None:
+        new = [Member(c, self.problem.key(c), s) for c, s in zip(candidates, scores, strict=True)]
         pool = unique(self.population + new)
         self.population = select(pool, min(self.size, len(pool)))

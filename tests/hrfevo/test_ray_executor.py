@@ -119,12 +119,14 @@ class Sleepy(ZDT1):
         super().__init__(n_dim=2)
         self.pid_dir = pid_dir
 
-    def evaluate(self, x: dict[str, Any]) -> dict[str, Any]:
+    def evaluate(
+        self, x: dict[str, Any], rung: int = 0, start: bytes | None = None
+    ) -> dict[str, Any]:
         (self.pid_dir / f"{x['name']}.pid").write_text(str(os.getpid()))
         if x["sleep"] < 0:
             os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(x["sleep"])
-        return super().evaluate(x)
+        return super().evaluate(x, rung, start)
 
     def key(self, x: dict[str, Any]) -> str:
         return str(x["name"])
