@@ -3,12 +3,15 @@
 A ladder is a list of training budgets, its rungs (S0 < S1 < ...), and a share F to promote.
 Every new genome is evaluated at rung 0. At each rung, genomes enter in a fixed order (rung 0:
 the order they were first proposed; rung r+1: the order they were promoted in). Walking that
-order, each time k genomes have their rung-r result, the best ⌊k·F⌋ of those k (non-dominated
-rank, then crowding distance, then key), if not promoted yet, are promoted to rung r+1. This is
-asynchronous successive halving (ASHA, Li et al. 2020) with Pareto ranking in place of a loss,
-as in Syne Tune's MOASHA, and with the order of arrival replaced by the order of proposal: the
-promotions do not depend on which evaluation happened to finish first, so a run resumed after a
-kill promotes exactly what the uninterrupted run promoted.
+order, once k genomes have their rung-r result, ⌊k·F⌋ of them have been promoted to rung r+1:
+each time that quota grows, the best of the k not yet promoted (non-dominated rank, then
+crowding distance, then key) goes up. This is asynchronous successive halving (ASHA, Li et al.
+2020) with Pareto ranking in place of a loss, as in Syne Tune's MOASHA, with two changes:
+- the order of arrival is replaced by the order of proposal, so the promotions do not depend on
+  which evaluation happened to finish first, and a run resumed after a kill promotes exactly
+  what the uninterrupted run promoted;
+- promotions follow a quota, so a rung costs exactly its share: ASHA's rule (promote whatever
+  is in the current top F) promotes more than F of a rung whenever early leaders are overtaken.
 
 A genome's *score* is its objectives at every rung it reached, from rung 0 up. Two genomes are
 compared on the highest rung both reached (`dominates`): a result from a short budget is only
@@ -136,26 +139,31 @@ class Ladder:
             ready = self._seen[rung]
             while ready < len(order) and done(order[ready], rung):
                 ready += 1
-            promoted = set(self.entries[rung + 1])
+            above = self.entries[rung + 1]
             for k in range(self._seen[rung] + 1, ready + 1):
-                for key in self._best(order[:k], rung, result):
-                    if key not in promoted:
-                        promoted.add(key)
-                        self.entries[rung + 1].append(key)
-                        new.append((key, rung + 1))
+                quota = math.floor(k * self.fidelity.promote + 1e-9)
+                while len(above) < quota:
+                    best = self._best(order[:k], set(above), rung, result)
+                    if best is None:
+                        break
+                    above.append(best)
+                    new.append((best, rung + 1))
             self._seen[rung] = ready
         return new
 
     def _best(
-        self, keys: list[str], rung: int, result: Callable[[str, int], Objectives | None]
-    ) -> list[str]:
-        """The best ⌊len(keys)·F⌋ of `keys` at `rung`, among those with a result."""
-        n = math.floor(len(keys) * self.fidelity.promote + 1e-9)
-        ok = [k for k in keys if result(k, rung) is not None]
-        if n == 0 or not ok:
-            return []
+        self,
+        keys: list[str],
+        promoted: set[str],
+        rung: int,
+        result: Callable[[str, int], Objectives | None],
+    ) -> str | None:
+        """The best of `keys` at `rung` not yet promoted, among those with a result."""
+        ok = [k for k in keys if k not in promoted and result(k, rung) is not None]
+        if not ok:
+            return None
         points = np.array([result(k, rung) for k in ok], dtype=float)
-        return [ok[i] for i in ranking(points, ok)[:n]]
+        return ok[ranking(points, ok)[0]]
 
 
 def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
