@@ -25,8 +25,11 @@ from hrfevo.config import RunConfig, resolve
 from hrfevo.errors import UsageError
 from hrfevo.executor import Job
 from hrfevo.executors.ray_executor import RayExecutor, capacity, check_resources
+from hrfevo.fidelity import Fidelity
 from hrfevo.problems.zdt import ZDT1
+from hrfevo.search import Search
 from hrfevo.storage import Journal
+from hrfevo.strategies.nsga2 import NSGA2
 from tests.hrfevo.procs import descendants
 
 # Ray workers get this module's classes by value, whatever directory pytest was started from.
@@ -216,3 +219,33 @@ def test_capacity_counts_whole_evaluations_per_node() -> None:
     assert check_resources([node], {"CPU": 2.0, "GPU": 0.5}) == 2
     with pytest.raises(UsageError, match=r"--gpus-per-eval 0\.5 asks for GPUs"):
         check_resources([{"CPU": 8.0}], {"CPU": 1.0, "GPU": 0.5})
+
+
+class SleepyLadder(Sleepy):
+    """Sleepy with two rungs: rung 1 takes 0.2 s whatever the candidate."""
+
+    rungs = 2
+
+    def evaluate(
+        self, x: dict[str, Any], rung: int = 0, start: bytes | None = None
+    ) -> dict[str, Any]:
+        return super().evaluate(x if rung == 0 else x | {"sleep": 0.2}, rung, start)
+
+
+def test_with_ray_promotions_start_while_a_slow_evaluation_still_runs(
+    local_ray: None, tmp_path: Path
+) -> None:
+    """A worker never idles while a promotion is possible: the four quick genomes' promotions
+    run on the free worker while the slow one (last proposed) still trains on the other."""
+    problem = SleepyLadder(tmp_path)
+    seeds = [{"name": n, "sleep": 0.1, "x": [0.1 * i, 0.5]} for i, n in enumerate("abcd")]
+    seeds.append({"name": "slow", "sleep": 4.0, "x": [0.9, 0.9]})
+    strategy = NSGA2(problem, 5, np.random.default_rng(0), seeds)
+    with RayExecutor(problem, RunConfig(executor="ray")) as executor:
+        search = Search(tmp_path / "run", problem, strategy, executor, None, Fidelity((1, 2), 0.5))
+        search.run(1)
+    lines = [json.loads(x) for x in (tmp_path / "run" / "journal.jsonl").read_text().splitlines()]
+    order = [(r["key"], r["rung"]) for r in lines]
+    assert sorted(k for k, rung in order if rung == 1) == ["a", "b"]  # best 2 of the first 4
+    assert order.index(("slow", 0)) > order.index(("a", 1)), order
+    assert order.index(("slow", 0)) > order.index(("b", 1)), order
