@@ -1,8 +1,9 @@
 """A run directory as pandas tables, for notebooks: `hrfevo.load_run(path)`.
 
     run = hrfevo.load_run("populations/tiny-20250101-120000-s0")
-    run.evaluations            # one row per journal record: metrics and gene summary
+    run.evaluations            # one row per genome: its highest-rung metrics, gene summary
     run.front()                # the final Pareto front (rows of `evaluations`)
+    run.fidelity               # with a ladder: rank agreement between rungs, by generation
     run.best("max-flops:5e4")  # one row, chosen as `hrfevo export --select` would
     run.genome(key)            # the hrfevo.genome.Genome of any evaluation
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from hrfevo.errors import UsageError
 from hrfevo.genome import Genome, describe
-from hrfevo.pareto import front, generation_logs
+from hrfevo.pareto import fidelity_log, front, generation_logs, genomes
 from hrfevo.problems.spectral import METRICS
 from hrfevo.run import RunView
 from hrfevo.selection import choose, parse_select
@@ -37,7 +38,8 @@ GENES = (
     "n_heads",
 )
 COLUMNS = (
-    *("key", "generation", "status", "error", *METRICS, "seconds", "device", "summary"),
+    *("key", "rung", "generation", "status", "error", *METRICS, "seconds", "device"),
+    "summary",
     *GENES,
     *("baseline", "seeded", "on_front"),
 )
@@ -74,14 +76,16 @@ class RunData:
         self.name = self.path.resolve().name
         self.config, self.info = self.view.config, self.view.info
         self.problem = self.view.problem()
-        self.records: list[Record] = self.view.records()  # journal order
-        self.front_records: list[Record] = front(self.records, self.problem)
+        self.journal: list[Record] = self.view.records()  # every evaluation, journal order
+        self.records: list[Record] = genomes(self.journal)  # each genome's highest rung
+        self.front_records: list[Record] = front(self.journal, self.problem)
         # Every generation that has a record, the one in progress included.
-        self.generations = 1 + max((r["generation"] for r in self.records), default=-1)
+        self.generations = 1 + max((r["generation"] for r in self.journal), default=-1)
         self.evaluations = self._evaluations()
         self.pareto, self.hypervolume = generation_logs(
-            self.records, self.problem, self.generations
+            self.journal, self.problem, self.generations
         )
+        self.fidelity = fidelity_log(self.journal, self.problem, self.generations)
 
     def _evaluations(self) -> pd.DataFrame:
         seeded = {Genome.from_dict(g).key for g in self.info.get("seed_genomes", [])}
@@ -92,6 +96,7 @@ class RunData:
             rows.append(
                 {
                     **{k: r[k] for k in ("key", "generation", "status", "error")},
+                    "rung": r.get("rung", 0),
                     **{m: r["metrics"].get(m) for m in METRICS},
                     "seconds": r["timings"].get("seconds"),
                     "device": r.get("worker", {}).get("device"),
@@ -110,7 +115,7 @@ class RunData:
         return self.evaluations.set_index("key", drop=False).loc[keys].reset_index(drop=True)
 
     def record(self, key: str) -> Record:
-        """The journal record of `key`; UsageError if the run has none."""
+        """The record of `key` at the highest rung it reached; UsageError if the run has none."""
         for r in self.records:
             if r["key"] == key:
                 return r
@@ -131,7 +136,7 @@ class RunData:
 
     def __repr__(self) -> str:
         return (
-            f"RunData({str(self.path)!r}: {len(self.records)} evaluations, "
+            f"RunData({str(self.path)!r}: {len(self.journal)} evaluations, "
             f"{self.generations} generations, front of {len(self.front_records)})"
         )
 

@@ -4,6 +4,7 @@ pareto_figure:      perplexity against forward FLOPs per token (log x), every ev
                     each generation's front coloured by generation, the final front on top,
                     transformer baselines starred and the knee labelled.
 hypervolume_figure: the front's hypervolume after each generation.
+fidelity_figure:    with a fidelity ladder, Kendall τ between each pair of rungs by generation.
 """
 
 from __future__ import annotations
@@ -116,4 +117,27 @@ def hypervolume_figure(run: RunData) -> Figure:
     ax.set_title(f"{run.name}: hypervolume of the front (reference point {ref})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
+    return fig
+
+
+def fidelity_figure(run: RunData) -> Figure:
+    """Kendall τ between each pair of rungs (cumulative over the run) after each generation."""
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    rungs = run.config.ladder()
+    steps = rungs.rungs if rungs else (0,)
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]  # equal lines stay visible
+    for i, (pair, rows) in enumerate(run.fidelity.groupby(["rung_from", "rung_to"])):
+        lo, hi = (int(r) for r in pair)  # type: ignore[call-overload]
+        label = f"rung {lo} ({steps[lo]} steps) vs {hi} ({steps[hi]}), n = {rows['n'].iloc[-1]}"
+        marker, line = styles[i % len(styles)]
+        ax.plot(rows["generation"], rows["kendall_tau"], marker=marker, ls=line, label=label)
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("generation (0 = initial population)")
+    ax.set_ylabel("Kendall τ of perplexity (1: the same order)")
+    ax.set_title(f"{run.name}: does each rung rank genomes as the rungs above do?")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
     return fig

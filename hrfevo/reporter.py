@@ -2,6 +2,7 @@
 
     pareto.png       perplexity against FLOPs per token, fronts by generation (hrfevo.plots)
     hypervolume.png  hypervolume per generation
+    fidelity.png     with a fidelity ladder: Kendall τ between rungs per generation
     summary.md       config, evaluation counts, failures, the top of the front, the figures
 
 A report is derived from the run directory alone, so re-running it refreshes the files in
@@ -22,7 +23,7 @@ from matplotlib.figure import Figure
 from hrfevo.api import RunData
 from hrfevo.errors import UsageError
 from hrfevo.model_card import markdown_table
-from hrfevo.plots import hypervolume_figure, pareto_figure
+from hrfevo.plots import fidelity_figure, hypervolume_figure, pareto_figure
 from hrfevo.selection import knee
 from hrfevo.storage import atomic_replace, atomic_write_text
 
@@ -43,6 +44,8 @@ def report(run: str | Path | RunData, out: str | Path | None = None) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     _save(pareto_figure(data), target / "pareto.png")
     _save(hypervolume_figure(data), target / "hypervolume.png")
+    if data.problem.rungs > 1:
+        _save(fidelity_figure(data), target / "fidelity.png")
     atomic_write_text(target / "summary.md", summary(data))
     return target
 
@@ -59,7 +62,9 @@ def summary(run: RunData) -> str:
         _evaluations(run),
         _failures(run),
         _front(run),
-        "## Figures\n\n![Pareto front](pareto.png)\n\n![Hypervolume](hypervolume.png)",
+        _fidelity(run),
+        "## Figures\n\n![Pareto front](pareto.png)\n\n![Hypervolume](hypervolume.png)"
+        + ("\n\n![Fidelity](fidelity.png)" if run.problem.rungs > 1 else ""),
     )
     return "\n\n".join(parts) + "\n"
 
@@ -113,6 +118,26 @@ def _evaluations(run: RunData) -> str:
     return f"## Evaluations\n\n{len(ev)} genomes evaluated: {total}.\n\n" + markdown_table(
         ("generation", "new evaluations", "failures so far", "front size", "hypervolume"),
         rows,
+    )
+
+
+def _fidelity(run: RunData) -> str:
+    """With a ladder: how many genomes reached each rung, and how well the rungs agree."""
+    ladder = run.config.ladder()
+    if ladder is None or run.fidelity.empty:
+        return "## Fidelity\n\nOne fidelity: every genome trained for the budget's steps."
+    reached = [sum(r.get("rung", 0) >= n for r in run.records) for n in range(len(ladder.rungs))]
+    last = run.fidelity[run.fidelity["generation"] == run.fidelity["generation"].max()]
+    rows = [
+        (f"{r.rung_from} → {r.rung_to}", r.n, f"{r.kendall_tau:.2f}", f"{r.spearman:.2f}")
+        for r in last.itertuples()
+    ]
+    steps = ", ".join(f"{s}" for s in ladder.rungs)
+    return (
+        f"## Fidelity\n\nLadder of {steps} steps, promoting {ladder.promote:.0%} of each rung; "
+        f"genomes reaching each rung: {' / '.join(map(str, reached))}. Rank agreement of "
+        "perplexity between rungs, over every genome evaluated at both:\n\n"
+        + markdown_table(("rungs", "genomes", "Kendall τ", "Spearman"), rows)
     )
 
 

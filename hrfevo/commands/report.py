@@ -28,5 +28,6 @@ def main(args: argparse.Namespace) -> int:
     from hrfevo.reporter import report
 
     out = report(args.run_dir, args.out)
-    print(f"report written: {out}/summary.md, pareto.png, hypervolume.png")
+    figures = sorted(p.name for p in out.glob("*.png"))
+    print(f"report written: {out}/summary.md, {', '.join(figures)}")
     return 0

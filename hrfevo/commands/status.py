@@ -1,4 +1,5 @@
-"""`hrfevo status`: where a run stands (generation, evaluations, failures, front, hypervolume)."""
+"""`hrfevo status`: where a run stands (generation, evaluations, failures, front, hypervolume,
+and with a fidelity ladder how well each rung ranks genomes as the rungs above do)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hrfevo.pareto import hypervolume
+    from hrfevo.pareto import fidelity_log, hypervolume
     from hrfevo.run import RunView
 
     view = RunView(args.run_dir)
@@ -23,10 +24,18 @@ def main(args: argparse.Namespace) -> int:
     print(f"run          {args.run_dir}")
     print(f"generation   {view.generation}/{view.target}")
     print(f"evaluations  {len(records)} ({failures} failed)")
+    if problem.rungs > 1:
+        counts = [sum(r.get("rung", 0) == n for r in records) for n in range(problem.rungs)]
+        print(f"rungs        {' / '.join(map(str, counts))} evaluations at rungs 0, 1, ...")
+        log = fidelity_log(records, problem, 1 + max(r["generation"] for r in records))
+        for row in log[log["generation"] == log["generation"].max()].itertuples():
+            tau = f"Kendall τ {row.kendall_tau:.2f}"
+            print(f"fidelity     rung {row.rung_from} vs {row.rung_to}: {tau} (n = {row.n})")
     print(f"front        {len(front)} genomes")
     print(f"hypervolume  {hypervolume(front, problem):.4f}")
     names = problem.objective_names
     for r in sorted(front, key=lambda r: r["metrics"][names[0]]):
         values = "  ".join(f"{n} {r['metrics'][n]:<10.4g}" for n in names)
-        print(f"  {r['key']}  {values}  {problem.describe(r['candidate'])}")
+        rung = f"  rung {r.get('rung', 0)}" if problem.rungs > 1 else ""
+        print(f"  {r['key']}  {values}{rung}  {problem.describe(r['candidate'])}")
     return 0

@@ -224,3 +224,23 @@ def test_a_killed_ladder_run_resumes_to_the_uninterrupted_result(
         assert resumed[part] == uninterrupted[part], part
     if kill_at >= 9:
         assert any(r["rung"] > 0 for r in killed), "no promotion had run before the kill"
+
+
+def test_status_and_report_show_the_rank_agreement_between_rungs(
+    laddered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hrfevo.cli import main
+
+    assert main(["status", str(laddered)]) == 0
+    out = capsys.readouterr().out
+    log = pd.read_csv(laddered / "fidelity.csv")
+    last = log[log["generation"] == log["generation"].max()].iloc[0]
+    assert (
+        f"fidelity     rung 0 vs 1: Kendall τ {last['kendall_tau']:.2f} (n = {int(last['n'])})"
+        in out
+    )
+    assert "rung 2  d" in out  # front members say which rung their result comes from
+    assert main(["report", str(laddered), "--out", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "fidelity.png").stat().st_size > 10_000
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "## Fidelity" in summary and "| 0 → 1 |" in summary
