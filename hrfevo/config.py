@@ -19,6 +19,7 @@ from hrfevo.errors import UsageError
 from hrfevo.fidelity import Fidelity
 from hrfevo.space import SearchSpace
 from model.config import reject_unknown_fields
+from model.train import decay_start
 from model.train_config import TrainConfig
 
 STRATEGY_CHOICES = ("nsga2", "random")
@@ -149,6 +150,15 @@ class RunConfig:
             return None
         ladder = Fidelity.from_dict(self.fidelity)
         self.fidelity = ladder.to_dict()
+        budget = self.train_config()
+        if budget.schedule == "wsd" and budget.warmup_steps is not None:
+            first = decay_start(ladder.rungs[0], budget)
+            if first < budget.warmup_steps:
+                _fail(
+                    "budget.warmup_steps",
+                    budget.warmup_steps,
+                    f"must end before the first rung's decay (step {first} of {ladder.rungs[0]})",
+                )
         return ladder
 
     def train_config(self) -> TrainConfig:

@@ -16,15 +16,15 @@ class MachineFaultError(Exception):
     The CLI prints the message on one line and exits with status 3.
     """
 
-    def __init__(self, run_dir: object, errors: list[str]) -> None:
+    def __init__(self, run_dir: object, errors: list[str], remedy: str | None = None) -> None:
         counts: dict[str, int] = {}
         for error in errors:
             counts[error] = counts.get(error, 0) + 1
         why = "; ".join(f"{e} (x{n})" if n > 1 else e for e, n in counts.items())
-        n = len(errors)
+        n, them = len(errors), "them" if len(errors) != 1 else "it"
+        remedy = remedy or f"`hrfevo resume {run_dir}` runs {them} again"
         super().__init__(
             f"{n} evaluation{'s' if n != 1 else ''} could not run: {why}. Nothing was "
-            f"recorded for {'them' if n != 1 else 'it'}; `hrfevo resume {run_dir}` runs "
-            f"{'them' if n != 1 else 'it'} again"
+            f"recorded for {them}; {remedy}"
         )
         self.errors = errors

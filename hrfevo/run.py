@@ -31,6 +31,7 @@ from hrfevo.executors import EXECUTORS
 from hrfevo.genome import Genome, transformer_genome
 from hrfevo.operators import repair
 from hrfevo.pareto import front
+from hrfevo.problem import Problem
 from hrfevo.problems.spectral import SpectralProblem, open_corpus
 from hrfevo.search import CHECKPOINT, JOURNAL, Observer, Search
 from hrfevo.space import SearchSpace
@@ -60,7 +61,7 @@ def versions() -> dict[str, str]:
 def seed_genomes(cfg: RunConfig) -> list[dict[str, Any]]:
     """The generation-0 genomes named by cfg.seeds, each checked against the space."""
     out: list[dict[str, Any]] = []
-    sources = cfg.seeds if cfg.seeds is not None else ["transformer"] * _baseline_fits(cfg.space)
+    sources = cfg.seeds if cfg.seeds is not None else ["transformer"] * baseline_fits(cfg.space)
     for source in sources:
         for g in _genomes_from(source, cfg.space):
             problems = cfg.space.problems(g)  # every gene, expressed or not
@@ -72,7 +73,7 @@ def seed_genomes(cfg: RunConfig) -> list[dict[str, Any]]:
 
 def _genomes_from(source: str, space: SearchSpace) -> list[Genome]:
     if source == "transformer":
-        return [_baseline(space)]
+        return [baseline_genome(space)]
     path = Path(source)
     if path.is_dir():
         return [Genome.from_dict(r["candidate"]) for r in RunView(path).front()]
@@ -86,13 +87,13 @@ def _genomes_from(source: str, space: SearchSpace) -> list[Genome]:
         raise UsageError(f"genome file {path} is not a valid genome: {e}") from None
 
 
-def _baseline_fits(space: SearchSpace) -> bool:
+def baseline_fits(space: SearchSpace) -> bool:
     return "attention" in space.mixers and "table" in space.embeddings
 
 
-def _baseline(space: SearchSpace) -> Genome:
+def baseline_genome(space: SearchSpace) -> Genome:
     """The transformer baseline, sized to the middle of the space."""
-    if not _baseline_fits(space):
+    if not baseline_fits(space):
         raise UsageError(
             "seed 'transformer' needs 'attention' in space.mixers and 'table' in space.embeddings"
         )
@@ -133,7 +134,7 @@ def make_problem(cfg: RunConfig, data_sha256: str | None = None) -> SpectralProb
     )
 
 
-def make_executor(cfg: RunConfig, problem: SpectralProblem) -> Executor:
+def make_executor(cfg: RunConfig, problem: Problem) -> Executor:
     if cfg.executor not in EXECUTORS:
         raise UsageError(f"executor {cfg.executor!r} is not available here")
     return EXECUTORS[cfg.executor](problem, cfg=cfg)

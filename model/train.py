@@ -339,6 +339,11 @@ def _check_continuation(
     if cfg.schedule != "wsd" or cfg.warmup_steps is None:
         raise ValueError("continuing a run needs schedule='wsd' with warmup_steps set")
     pause_at = decay_start(steps, cfg)
+    if pause_at < cfg.warmup_steps:
+        raise ValueError(
+            f"a {steps}-step run decays from step {pause_at}, inside its warm-up of "
+            f"{cfg.warmup_steps} steps: it has no stable stage to pause or continue"
+        )
     if start is not None and not cfg.warmup_steps <= start.step <= pause_at:
         raise ValueError(
             f"a state at step {start.step} cannot continue into a {steps}-step run: its stable "

@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from hrfevo.commands import export, generate, report, resume, run, status, train
+from hrfevo.commands import calibrate, export, generate, report, resume, run, status, train
 
-COMMANDS: list[ModuleType] = [run, resume, status, report, export, train, generate]
+COMMANDS: list[ModuleType] = [run, resume, status, report, export, train, generate, calibrate]

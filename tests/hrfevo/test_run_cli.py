@@ -335,7 +335,7 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for command in ("run", "resume", "status", "train", "generate"):
+    for command in ("run", "resume", "status", "train", "generate", "calibrate"):
         assert command in out
 
 

@@ -1,0 +1,210 @@
+"""Is the fidelity ladder worth it? Writes reports/multifidelity.md and reports/multifidelity.png.
+
+    python benchmarks/multifidelity.py --data ../shared/data/tinyshakespeare.txt
+
+Two searches of the `tiny` space on one corpus, each given the same CPU-seconds of training:
+- "ladder": the `tiny` preset as it ships, with its fidelity ladder;
+- "single": the same search with one fidelity, every genome trained for the ladder's top rung.
+Each runs generation by generation (`hrfevo run`, then `hrfevo resume --generations g+1`, on
+the serial executor, one thread) until its evaluations have used the budget; the searches of
+different seeds and arms run side by side, one per core. After each generation we measure the
+hypervolume of the top-rung front (genomes with a top-rung result only, so both arms are judged
+on the same budget's numbers) against the CPU-seconds spent so far (the journal's seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hrfevo import run  # noqa: E402
+from hrfevo.config import RunConfig, resolve  # noqa: E402
+from hrfevo.pareto import front, hypervolume  # noqa: E402
+from hrfevo.storage import Journal  # noqa: E402
+
+ARMS = ("ladder", "single")
+
+
+def arm_config(arm: str, data: str, seed: int) -> RunConfig:
+    cfg = resolve("tiny", None, {"data": data, "seed": seed, "executor": "serial"})
+    ladder = cfg.ladder()
+    if ladder is None:
+        raise SystemExit("the tiny preset has no fidelity ladder to compare")
+    if arm == "single":
+        budget = cfg.budget | {"steps": ladder.rungs[-1], "tokens": None}
+        return dataclasses.replace(cfg, fidelity=None, budget=budget)
+    return cfg
+
+
+def search(job: tuple[str, str, int, float, Path]) -> dict[str, Any]:
+    """One arm and seed, generation by generation until `seconds` of evaluations are spent."""
+    arm, data, seed, seconds, out = job
+    torch.set_num_threads(1)
+    cfg = dataclasses.replace(arm_config(arm, data, seed), generations=1)
+    run.start(cfg, out)
+    while cost(out) < seconds:
+        run.resume(out, generations=run.RunView(out).generation + 1)
+    return {"arm": arm, "seed": seed, "curve": curve(out)}
+
+
+def cost(out: Path) -> float:
+    records = Journal(out / "journal.jsonl").records.values()
+    return sum(float(r["timings"].get("seconds") or 0.0) for r in records)
+
+
+def curve(out: Path) -> list[tuple[float, float, int]]:
+    """(CPU-seconds, top-rung hypervolume, top-rung genomes) after each generation."""
+    view = run.RunView(out)
+    problem, records = view.problem(), view.records()
+    top = problem.rungs - 1
+    points = []
+    for g in range(view.generation):
+        done = [r for r in records if r["generation"] <= g]
+        spent = sum(float(r["timings"].get("seconds") or 0.0) for r in done)
+        members = front([r for r in done if r["rung"] == top], problem)
+        points.append((spent, hypervolume(members, problem), sum(r["rung"] == top for r in done)))
+    return points
+
+
+def at(curve: list[tuple[float, float, int]], seconds: float) -> float:
+    """The hypervolume reached once `seconds` were spent (0 before the first generation)."""
+    reached = [hv for spent, hv, _ in curve if spent <= seconds]
+    return reached[-1] if reached else 0.0
+
+
+def first_reaching(grid: np.ndarray, mean: np.ndarray, target: float) -> float | None:
+    hit = np.flatnonzero(mean >= target - 1e-12)
+    return float(grid[hit[0]]) if len(hit) else None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=str(REPO.parent / "shared/data/tinyshakespeare.txt"))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seconds", type=float, default=600.0, help="CPU-seconds per search")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--work", type=Path, default=Path("populations/multifidelity"))
+    p.add_argument("--out", type=Path, default=REPO / "reports" / "multifidelity.md")
+    args = p.parse_args()
+    data = run.absolute_data(args.data)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    jobs = [
+        (arm, data, seed, args.seconds, args.work / f"{stamp}-{arm}-s{seed}")
+        for seed in args.seeds
+        for arm in ARMS
+    ]
+    load, started = os.getloadavg()[0], time.time()
+    with ProcessPoolExecutor(args.workers) as pool:
+        results = list(pool.map(search, jobs))
+    wall = time.time() - started
+    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    write_report(args, data, results, load, wall)
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+def write_report(
+    args: argparse.Namespace, data: str, results: list[dict[str, Any]], load: float, wall: float
+) -> None:
+    from matplotlib.figure import Figure
+
+    grid = np.linspace(0.0, args.seconds, 201)
+    stats = {}
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    for arm, color in zip(ARMS, ("#d62728", "#1f77b4"), strict=True):
+        curves = [r["curve"] for r in results if r["arm"] == arm]
+        hv = np.array([[at(c, s) for s in grid] for c in curves])
+        mean, sd = hv.mean(axis=0), hv.std(axis=0)
+        stats[arm] = {"mean": mean, "sd": sd, "curves": curves}
+        ax.plot(grid, mean, color=color, label=f"{arm} (mean of {len(curves)} seeds)")
+        ax.fill_between(grid, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
+    ax.set_xlabel("CPU-seconds of training and evaluation")
+    ax.set_ylabel("hypervolume of the top-rung front")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    cfg = arm_config("ladder", data, args.seeds[0])
+    ladder = cfg.ladder()
+    assert ladder is not None
+    ax.set_title(
+        f"tiny, {Path(data).name}: ladder {list(ladder.rungs)} vs {ladder.rungs[-1]} steps"
+    )
+    fig.savefig(args.out.with_suffix(".png"), dpi=150)
+
+    single_final = float(stats["single"]["mean"][-1])
+    reach = first_reaching(grid, stats["ladder"]["mean"], single_final)
+    rows = []
+    for arm in ARMS:
+        mean, sd = stats[arm]["mean"], stats[arm]["sd"]
+        for frac in (0.25, 0.5, 0.75, 1.0):
+            i = round(frac * (len(grid) - 1))
+            rows.append(f"| {arm} | {grid[i]:.0f} | {mean[i]:.4f} ± {sd[i]:.4f} |")
+    runs = []
+    for r in results:
+        last = r["curve"][-1]
+        runs.append(
+            f"| {r['arm']} | {r['seed']} | {len(r['curve'])} | {last[0]:.0f} | {last[1]:.4f} "
+            f"| {last[2]} |"
+        )
+    verdict = (
+        f"the ladder reaches it after {reach:.0f} CPU-seconds, {reach / args.seconds:.0%} of the "
+        f"budget ({'meets' if reach <= args.seconds / 2 else 'misses'} the goal of at most half)"
+        if reach is not None
+        else "the ladder does not reach it within the budget (misses the goal)"
+    )
+    lines = [
+        "# Is multi-fidelity worth it?",
+        "",
+        "Produced by `benchmarks/multifidelity.py`; rerun it to reproduce. Command:",
+        "",
+        f"    python benchmarks/multifidelity.py --data {args.data} --seconds {args.seconds:g} "
+        f"--seeds {' '.join(map(str, args.seeds))}",
+        "",
+        f"- CPU: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; one "
+        f"thread per evaluation, {args.workers} searches at a time",
+        f"- load average at the start: {load:.2f}; {wall / 60:.0f} min of wall time; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "",
+        f"Both searches: the `tiny` space, population {cfg.population}, NSGA-II, "
+        f"`{json.dumps(cfg.budget)}` on `{Path(data).name}`. **ladder**: rungs "
+        f"{list(ladder.rungs)} steps, promoting {ladder.promote:.0%} of each rung, promoted "
+        f"genomes continuing from the rung below. **single**: every genome trained for "
+        f"{ladder.rungs[-1]} steps. Each search ran until its evaluations had used "
+        f"{args.seconds:g} CPU-seconds (the generation that crossed the line finishes).",
+        "",
+        "## Result",
+        "",
+        f"The single-fidelity search ends at a mean hypervolume of {single_final:.4f}; {verdict}.",
+        "",
+        "| search | CPU-seconds | top-rung hypervolume (mean ± sd over seeds) |",
+        "|---|---:|---:|",
+        *rows,
+        "",
+        "![hypervolume against CPU-seconds](multifidelity.png)",
+        "",
+        "## Runs",
+        "",
+        "| search | seed | generations | CPU-seconds | final hypervolume | top-rung genomes |",
+        "|---|---:|---:|---:|---:|---:|",
+        *runs,
+        "",
+    ]
+    args.out.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
