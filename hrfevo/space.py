@@ -54,6 +54,10 @@ class SearchSpace:
     ffn_mult: list[float] = field(default_factory=lambda: [1.0, 4.0])  # [min, max]
     spectral_share: list[float] = field(default_factory=lambda: [0.0, 1.0])  # [min, max]
     n_heads: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # choices
+    # Caps on the model a genome builds: one over a cap is the genome's own failure, rejected
+    # before training (deterministic, unlike a time-out, which is the machine's).
+    max_flops_per_token: float | None = None
+    max_params: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "seq_len", "max_wavelet_taps"):
@@ -78,6 +82,12 @@ class SearchSpace:
             _fail("ffn_mult", self.ffn_mult, "minimum must be > 0")
         if not self.n_heads or any(not isinstance(h, int) or h < 1 for h in self.n_heads):
             _fail("n_heads", self.n_heads, "must be a non-empty list of positive integers")
+        for name in ("max_flops_per_token", "max_params"):
+            cap = getattr(self, name)
+            if cap is not None and (
+                not isinstance(cap, int | float) or isinstance(cap, bool) or not cap > 0
+            ):
+                _fail(name, cap, "must be a positive number, or null for no cap")
         if not self.wavelets:
             _fail(
                 "wavelet_families",

@@ -17,6 +17,7 @@ from hrfevo.genome import Genome, describe, to_model_config
 from hrfevo.operators import crossover, mutate, random_genome
 from hrfevo.problem import Candidate, Objectives, Problem
 from hrfevo.space import SearchSpace
+from model import ModelConfig, SpectralLM
 from model.data import Corpus, DataError, load_corpus
 from model.train import TrainConfig, train
 from model.train_state import TrainState
@@ -37,6 +38,10 @@ METRICS = (
     "train_tokens",
     "steps_done",
 )
+
+
+class OverCapError(ValueError):
+    """A genome whose model is larger than the space's caps: its own failure, not trained."""
 
 
 def open_corpus(
@@ -139,6 +144,7 @@ class SpectralProblem(Problem):
 
     def evaluate(self, x: Candidate, rung: int = 0, start: bytes | None = None) -> dict[str, Any]:
         cfg = to_model_config(Genome.from_dict(x), self.space.vocab_size, self.space.seq_len)
+        self.check_caps(cfg)
         corpus = _checked(_worker_corpus(self.data, self.space.seq_len + 1), self.data_sha256)
         keep = self.continues and rung < self.rungs - 1
         state = TrainState.from_bytes(start) if start is not None and self.continues else None
@@ -153,6 +159,17 @@ class SpectralProblem(Problem):
             | result.timings,
             "device": result.device,
         } | ({"state": result.trunk.to_bytes()} if keep and result.trunk else {})
+
+    def check_caps(self, cfg: ModelConfig) -> None:
+        """OverCapError if the model is larger than the space allows (built, never trained)."""
+        caps = {"flops_per_token": self.space.max_flops_per_token, "params": self.space.max_params}
+        if all(cap is None for cap in caps.values()):
+            return
+        model = SpectralLM(cfg)
+        size = {"flops_per_token": model.flops_per_token(), "params": model.num_parameters()}
+        for name, cap in caps.items():
+            if cap is not None and size[name] > cap:
+                raise OverCapError(f"{name} {size[name]:,.0f} is over space.max_{name} {cap:,.0f}")
 
     def objectives(self, record: dict[str, Any]) -> Objectives:
         if record["status"] != "ok":

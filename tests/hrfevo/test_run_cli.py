@@ -172,6 +172,10 @@ CASES: dict[str, tuple[Case, str]] = {
         lambda t, r, d: ["resume", str(r), "--generations", "-2"],
         "--generations",
     ),
+    "cap not positive": (
+        _config("space: {max_params: 0}\n"),
+        "space.max_params=0",
+    ),
     "duplicate objectives": (
         _config("objectives: [perplexity, flops_per_token, flops_per_token]\n"),
         "objectives=",

@@ -209,3 +209,20 @@ def test_a_machine_fault_is_retried_never_journaled_and_resume_runs_it_again(
     resumed, uninterrupted = snapshot(out), snapshot(reference)
     for part in uninterrupted:
         assert resumed[part] == uninterrupted[part], part
+
+
+def test_a_genome_over_the_spaces_caps_fails_before_training(
+    tmp_path: Path, text_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Caps are deterministic: the same genomes fail on every machine, and nothing trains."""
+    trained: list[Any] = []
+    real_train = spectral.train
+    monkeypatch.setattr(spectral, "train", lambda *a, **k: trained.append(a) or real_train(*a, **k))
+    cfg = resolve("smoke", None, {"data": str(text_file), "seed": 3})
+    capped = dataclasses.replace(cfg, space=dataclasses.replace(cfg.space, max_params=20_000))
+    out = run.start(capped, tmp_path / "run")
+    records = list(Journal(out / "journal.jsonl").records.values())
+    over = [r for r in records if r["status"] == "failed"]
+    assert over and all("is over space.max_params 20,000" in r["error"] for r in over)
+    assert len(trained) == len(records) - len(over)  # the capped ones never trained
+    assert any(r["status"] == "ok" for r in records)
