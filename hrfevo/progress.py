@@ -20,13 +20,13 @@ class Progress:
         self.problem, self.target = problem, target
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
-        self.done = self.total = 0
+        self.done = 0
 
     def _print(self, text: str) -> None:
         print(("\r\033[K" if self.tty else "") + text, file=self.stream, flush=True)
 
     def generation_started(self, generation: int, new: int, cached: int) -> None:
-        self.done, self.total = 0, new
+        self.done = 0
         head = f"generation {generation + 1}/{self.target}"
         self._print(f"{head}: {new} to evaluate, {cached} from the journal")
 
@@ -36,7 +36,8 @@ class Progress:
             return
         m = record["metrics"]
         result = f"ppl {m['perplexity']:.2f}" if record["status"] == "ok" else record["status"]
-        line = f"  {self.done}/{self.total} done, {pending} pending | {record['key']} {result}"
+        rung = f" rung {record['rung']}" if record.get("rung") else ""  # a promotion
+        line = f"  {self.done} done, {pending} pending | {record['key']}{rung} {result}"
         print(f"\r\033[K{line}", end="", file=self.stream, flush=True)
 
     def generation_finished(
