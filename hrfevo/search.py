@@ -65,6 +65,7 @@ class Search:
         self.generation = 0  # generations finished
         self.target = 0  # generations to reach (resume may raise it)
         self.archive: list[str] = []  # every key proposed, in order
+        self.archived: set[str] = set()  # the same keys, for lookups
         self.candidates: dict[str, Candidate] = {}  # key -> candidate, for promotions
         self.in_flight: set[str] = set()  # record ids submitted and not yet back
         if (run_dir / CHECKPOINT).exists():
@@ -100,7 +101,9 @@ class Search:
         Raises MachineFaultError, after journaling every result, if some could not be run.
         """
         keys = [self.problem.key(c) for c in candidates]
-        self.archive += [k for k in dict.fromkeys(keys) if k not in self.archive]
+        fresh = [k for k in dict.fromkeys(keys) if k not in self.archived]
+        self.archive += fresh
+        self.archived.update(fresh)
         self.candidates |= dict(zip(keys, candidates, strict=True))
         new = {k: c for k, c in zip(keys, candidates, strict=True) if k not in self.journal}
         if self.observer:
@@ -206,6 +209,7 @@ class Search:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generation, self.target = state["generation"], state["target"]
         self.archive = list(state["archive"])
+        self.archived = set(self.archive)
         self.strategy.load_state_dict(state["strategy"])
         for record in self.journal.records.values():  # the candidates promotions may need
             self.candidates.setdefault(record["key"], record["candidate"])

@@ -160,3 +160,15 @@ def test_a_machine_fault_is_exit_3_and_writes_nothing(
     assert main(argv) == 3
     assert "out of memory" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_on_ray_the_numbers_are_the_serial_ones(
+    plain: dict[str, Any], tmp_path: Path, text_file: Path
+) -> None:
+    """Calibrate runs on Ray like a search, and where an evaluation runs changes nothing."""
+    argv = ["calibrate", "--preset", "smoke", "--executor", "ray", "--data", str(text_file)]
+    argv += ["--genomes", "4", "--mult", "2", "--out", str(tmp_path / "ray")]
+    assert main(argv) == 0
+    on_ray = json.loads((tmp_path / "ray" / CALIBRATION_JSON).read_text())
+    assert [row["proxy"] for row in on_ray["rows"]] == [row["proxy"] for row in plain["rows"]]
+    assert [row["reference"] for row in on_ray["rows"]] == [r["reference"] for r in plain["rows"]]
