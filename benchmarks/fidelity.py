@@ -2,15 +2,19 @@
 
     python benchmarks/fidelity.py --data ../shared/data/tinyshakespeare.txt --data builtin
 
-For each corpus: N genomes of the `tiny` space (the transformer baseline and N-1 drawn as
-`hrfevo calibrate` draws them) are trained once for `--mult`× the preset's base steps from
-scratch (the reference: the budget's cosine schedule), and once along each candidate proxy:
-a WSD schedule at one learning rate, read at every rung of the ladder it would be cut into
-(a run paused before its decay and continued gives the same numbers, see
-`model.train_state`). For each proxy and rung: Kendall τ and Spearman ρ against the
-reference, where the baseline ranks, and the cost in training steps.
+For each corpus, N genomes of the `tiny` space (the transformer baseline and N-1 drawn as
+`hrfevo calibrate` draws them) are trained
+- once from scratch for `--mult`× the preset's base steps: the reference order (a cosine
+  schedule at lr 1e-2, as the first measurements had it);
+- once along each candidate proxy: a WSD run at one learning rate, read at every rung of a
+  ladder (the run is paused before each rung's decay and continued, which gives the numbers
+  of training for that rung from scratch: the report checks this on a few genomes);
+- and, for comparison, with the old single proxy (120 steps, cosine).
+For each proxy and rung: Kendall τ and Spearman ρ against the reference, where the baseline
+ranks, and the training steps it costs.
 
-Every training runs in one process per core; the raw numbers go to reports/fidelity.json.
+Trainings run one per core. Every loss is kept in reports/fidelity.json, keyed by genome and
+budget, so a rerun (with more proxies, say) trains only what is missing.
 """
 
 from __future__ import annotations
@@ -34,22 +38,27 @@ sys.path.insert(0, str(REPO))
 from hrfevo.config import resolve  # noqa: E402
 from hrfevo.fidelity import kendall_tau, spearman  # noqa: E402
 from hrfevo.genome import Genome, describe, to_model_config  # noqa: E402
-from hrfevo.run import absolute_data, baseline_genome, make_problem  # noqa: E402
+from hrfevo.run import absolute_data, baseline_fits, baseline_genome, make_problem  # noqa: E402
 from model.data import load_corpus  # noqa: E402
 from model.train import TrainConfig, seed_stream, train  # noqa: E402
 
-RUNGS = (120, 360, 960)  # the ladder read off each proxy run (steps)
+RUNGS = (120, 360, 960)  # the ladder each WSD proxy is read at (steps)
 LRS = (1e-2, 3e-3)  # the WSD proxies' learning rates
-WARMUP = 12  # steps: the WSD warm-up (5% of the smallest rung, rounded up)
+REFERENCE_LR = 1e-2  # the reference's (and the old proxy's) learning rate, the tiny preset's
+# before this benchmark: the first measurements' reference
+WARMUP = 12  # steps: the WSD warm-up, 10% of the first rung
+CHECKED = 3  # genomes whose continued numbers are checked against from-scratch training
+
+Training = tuple[dict[str, Any], dict[str, Any], str, int, list[int]]  # genome, budget, ...
 
 
-def genomes(preset: str, data: str, n: int, seed: int) -> list[dict[str, Any]]:
-    """The baseline and n-1 distinct genomes of the preset's space, drawn as calibrate does."""
-    cfg = resolve(preset, None, {"data": data, "seed": seed})
+def genomes(data: str, n: int, seed: int) -> list[dict[str, Any]]:
+    """The baseline and n-1 distinct genomes of the `tiny` space, drawn as calibrate does."""
+    cfg = resolve("tiny", None, {"data": data, "seed": seed})
     problem = make_problem(cfg)
     rng = np.random.default_rng(seed_stream(seed, "search"))
-    out = [baseline_genome(cfg.space).to_dict()]
-    keys = {Genome.from_dict(out[0]).key}
+    out = [baseline_genome(cfg.space).to_dict()] if baseline_fits(cfg.space) else []
+    keys = {problem.key(g) for g in out}
     while len(out) < n:
         g = problem.sample(rng)
         if problem.key(g) not in keys:
@@ -58,126 +67,162 @@ def genomes(preset: str, data: str, n: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def _train(job: tuple[dict[str, Any], dict[str, Any], str, int, list[int]]) -> list[float]:
-    """One genome, one budget: the val loss at each of `reads` (steps) along one run."""
+def _train(job: Training) -> list[float]:
+    """One genome along one budget: the val loss at each of `reads` (steps), each read
+    continuing the previous one from its state before the decay (WSD), or from scratch."""
     genome, budget, data, seq_len, reads = job
     torch.set_num_threads(1)
     cfg = to_model_config(Genome.from_dict(genome), 256, seq_len)
     corpus = load_corpus(data, min_tokens=seq_len + 1)
     losses, state = [], None
-    for steps in reads:  # each read continues the previous one's state before its decay
+    for steps in reads:
         tc = TrainConfig.from_dict(budget | {"steps": steps, "tokens": None})
-        keep = budget["schedule"] == "wsd"
+        keep = budget["schedule"] == "wsd" and len(reads) > 1
         _, result = train(cfg, tc, corpus, progress=False, start=state, trunk=keep)
         losses.append(result.val_loss)
         state = result.trunk
     return losses
 
 
-def measure(
-    data: str, n: int, mult: int, seed: int, workers: int, rungs: tuple[int, ...]
-) -> dict[str, Any]:
+def cache_key(job: Training) -> str:
+    genome, budget, data, seq_len, reads = job
+    return json.dumps([Genome.from_dict(genome).key, budget, data, seq_len, reads], sort_keys=True)
+
+
+def plan(data: str, n: int, mult: int, seed: int) -> dict[str, list[Training]]:
+    """Every training the report needs, by proxy name, one per genome (in the pool's order)."""
     cfg = resolve("tiny", None, {"data": data, "seed": seed})
-    base = dict(cfg.budget) | {"seed": seed, "threads": 1, "device": "cpu"}
-    steps = int(base["steps"])
-    seq_len = cfg.space.seq_len
-    pool = genomes("tiny", data, n, seed)
-    reference = base | {"schedule": "cosine", "warmup_steps": None}
-    proxies = {
-        f"wsd lr {lr:g}": base | {"schedule": "wsd", "warmup_steps": WARMUP, "lr": lr} for lr in LRS
+    shape = {k: cfg.budget[k] for k in ("steps", "batch_size", "eval_tokens")}
+    base = shape | {"seed": seed, "threads": 1, "device": "cpu"}
+    steps, seq = int(base["steps"]), cfg.space.seq_len
+    pool = genomes(data, n, seed)
+    cosine = base | {"lr": REFERENCE_LR, "schedule": "cosine", "warmup_steps": None}
+    budgets: dict[str, tuple[dict[str, Any], list[int]]] = {
+        "reference": (cosine, [steps * mult]),
+        f"cosine, lr {REFERENCE_LR:g} (the old proxy)": (cosine, [steps]),
+        **{
+            f"WSD, lr {lr:g}": (
+                base | {"lr": lr, "schedule": "wsd", "warmup_steps": WARMUP},
+                list(RUNGS),
+            )
+            for lr in LRS
+        },
     }
-    proxies["cosine 120, lr 0.01 (old default)"] = base | {"schedule": "cosine"}
-    jobs: list[tuple[str, int]] = []
-    payload = []
-    for name, budget in {"reference": reference, **proxies}.items():
-        reads = [steps * mult] if name == "reference" else list(rungs)
-        if name.startswith("cosine"):
-            reads = [steps]
-        for i, g in enumerate(pool):
-            jobs.append((name, i))
-            payload.append((g, budget, data, seq_len, reads))
-    started = time.time()
-    with ProcessPoolExecutor(workers) as ex:
-        results = list(ex.map(_train, payload))
-    losses: dict[str, list[list[float]]] = {}
-    for (name, _), r in zip(jobs, results, strict=True):
-        losses.setdefault(name, []).append(r)
-    return {
-        "data": data,
-        "genomes": [
-            {"key": Genome.from_dict(g).key, "summary": describe(Genome.from_dict(g))} for g in pool
-        ],
-        "mult": mult,
-        "reference_steps": steps * mult,
-        "rungs": list(rungs),
-        "losses": losses,
-        "seconds": time.time() - started,
-    }
+    out = {name: [(g, b, data, seq, reads) for g in pool] for name, (b, reads) in budgets.items()}
+    for rung in RUNGS[1:]:  # a few genomes from scratch at each higher rung, to compare
+        b, _ = budgets[f"WSD, lr {LRS[0]:g}"]
+        out[f"scratch {rung}"] = [(g, b, data, seq, [rung]) for g in pool[:CHECKED]]
+    return out
 
 
-def table(m: dict[str, Any]) -> list[str]:
-    ref = [x[0] for x in m["losses"]["reference"]]
-    rows = [
-        "| proxy | rung (steps) | Kendall τ | Spearman | baseline rank | steps per genome |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    order = sorted(range(len(ref)), key=lambda i: ref[i])
-    rows_out = rows
-    for name, per in m["losses"].items():
-        if name == "reference":
+def run_all(jobs: list[Training], cache: dict[str, list[float]], workers: int) -> None:
+    todo = list({cache_key(j): j for j in jobs if cache_key(j) not in cache}.values())
+    todo.sort(key=lambda j: -sum(j[4]) if len(j[4]) == 1 else -j[4][-1])  # longest first
+    with ProcessPoolExecutor(workers) as pool:
+        for job, losses in zip(todo, pool.map(_train, todo), strict=True):
+            cache[cache_key(job)] = losses
+
+
+def agreement(proxy: list[float], reference: list[float]) -> tuple[float, float, int | None, int]:
+    """(τ, ρ, the baseline's rank under the proxy, n) over genomes finite under both."""
+    ok = [i for i in range(len(proxy)) if np.isfinite(proxy[i]) and np.isfinite(reference[i])]
+    x, y = [proxy[i] for i in ok], [reference[i] for i in ok]
+    rank = 1 + sorted(ok, key=lambda i: proxy[i]).index(0) if 0 in ok else None
+    return kendall_tau(x, y), spearman(x, y), rank, len(ok)
+
+
+def section(data: str, trainings: dict[str, list[Training]], cache: dict[str, Any]) -> list[str]:
+    losses = {name: [cache[cache_key(j)] for j in jobs] for name, jobs in trainings.items()}
+    reference = [x[0] for x in losses["reference"]]
+    pool = [Genome.from_dict(j[0]) for j in trainings["reference"]]
+    ref_steps = trainings["reference"][0][4][0]
+    ref_rank = 1 + sorted(range(len(reference)), key=lambda i: reference[i]).index(0)
+    rows = []
+    for name, per in losses.items():
+        if name == "reference" or name.startswith("scratch"):
             continue
-        reads = [m["rungs"][i] for i in range(len(per[0]))] if len(per[0]) > 1 else [120]
+        reads = trainings[name][0][4]
         for j, steps in enumerate(reads):
-            proxy = [x[j] for x in per]
-            ok = [i for i in range(len(ref)) if np.isfinite(proxy[i]) and np.isfinite(ref[i])]
-            tau = kendall_tau([proxy[i] for i in ok], [ref[i] for i in ok])
-            rho = spearman([proxy[i] for i in ok], [ref[i] for i in ok])
-            rank = 1 + sorted(ok, key=lambda i: proxy[i]).index(0) if 0 in ok else None
-            rows_out.append(f"| {name} | {steps} | {tau:.2f} | {rho:.2f} | {rank} | {steps} |")
-    rows_out.append("")
-    rows_out.append(
-        f"Reference ({m['reference_steps']} steps, cosine, lr 0.01): baseline rank "
-        f"{1 + order.index(0)} of {len(ref)}."
-    )
-    return rows_out
+            tau, rho, rank, n = agreement([x[j] for x in per], reference)
+            rung = f"rung {j} ({steps} steps)" if len(reads) > 1 else f"{steps} steps"
+            rows.append(f"| {name} | {rung} | {tau:.2f} | {rho:.2f} | {rank} of {n} |")
+    checks = []
+    wsd = f"WSD, lr {LRS[0]:g}"
+    for rung in RUNGS[1:]:
+        j = RUNGS.index(rung)
+        for i, scratch in enumerate(losses[f"scratch {rung}"]):
+            continued = losses[wsd][i][j]
+            same = "equal" if continued == scratch[0] else f"differ by {continued - scratch[0]:.2e}"
+            checks.append(
+                f"| {pool[i].key} | {rung} | {continued:.6f} | {scratch[0]:.6f} | {same} |"
+            )
+    genome_rows = [
+        f"| {g.key}{' (baseline)' if i == 0 else ''} | `{describe(g)}` | {reference[i]:.4f} | "
+        + " | ".join(f"{losses[wsd][i][j]:.4f}" for j in range(len(RUNGS)))
+        + " |"
+        for i, g in enumerate(pool)
+    ]
+    return [
+        f"## {Path(data).name}",
+        "",
+        f"{len(pool)} genomes; the reference is {ref_steps} steps from scratch (cosine), where "
+        f"the baseline ranks {ref_rank} of {len(pool)}.",
+        "",
+        "| proxy | read at | Kendall τ | Spearman ρ | baseline rank |",
+        "|---|---|---:|---:|---:|",
+        *rows,
+        "",
+        f"Validation loss (nats/byte) of each genome: the reference, and `{wsd}` at each rung.",
+        "",
+        f"| genome | genes | reference | {' | '.join(f'rung {r}' for r in RUNGS)} |",
+        "|---|---|---:|" + "---:|" * len(RUNGS),
+        *genome_rows,
+        "",
+        "Continued against from scratch: the same WSD budget, trained once along the ladder "
+        "(continuing from the rung below) and once from scratch for that rung's steps.",
+        "",
+        "| genome | steps | continued | from scratch | |",
+        "|---|---:|---:|---:|---|",
+        *checks,
+        "",
+    ]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", action="append", default=None)
+    p.add_argument("--data", action="append", default=None, help="corpus (repeatable)")
     p.add_argument("--genomes", type=int, default=16)
     p.add_argument("--mult", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--rungs", type=int, nargs="+", default=list(RUNGS))
     p.add_argument("--out", type=Path, default=REPO / "reports" / "fidelity.md")
     args = p.parse_args()
     corpora = [absolute_data(d) for d in (args.data or ["builtin"])]
-    load = os.getloadavg()
-    rungs = tuple(args.rungs)
-    results = [measure(d, args.genomes, args.mult, args.seed, args.workers, rungs) for d in corpora]
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    cache_path = args.out.with_suffix(".json")
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    load, started = os.getloadavg()[0], time.time()
+    plans = {d: plan(d, args.genomes, args.mult, args.seed) for d in corpora}
+    run_all([j for pl in plans.values() for jobs in pl.values() for j in jobs], cache, args.workers)
+    cache_path.write_text(json.dumps(cache, indent=0, sort_keys=True) + "\n")
     lines = [
         "# Which proxy ranks genomes as 16× longer training does?",
         "",
-        "Produced by `benchmarks/fidelity.py`; rerun it to reproduce.",
+        "Produced by `benchmarks/fidelity.py`; rerun it to reproduce (losses already in "
+        "`reports/fidelity.json` are reused). Command:",
         "",
-        f"- CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-        f"torch {torch.__version__}, one thread per training, {args.workers} at a time",
-        f"- load average when it started: {load[0]:.2f}; "
-        f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "    python benchmarks/fidelity.py "
+        + " ".join(f"--data {d}" for d in (args.data or ["builtin"]))
+        + f" --genomes {args.genomes} --mult {args.mult}",
+        "",
+        f"- CPU: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
+        f"one thread per training, {args.workers} at a time",
+        f"- load average at the start: {load:.2f}; {(time.time() - started) / 60:.0f} min; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
     ]
-    for m in results:
-        lines += [
-            f"## {Path(m['data']).name}",
-            "",
-            f"{len(m['genomes'])} genomes, {m['seconds']:.0f} s of wall time.",
-            "",
-            *table(m),
-            "",
-        ]
-    args.out.write_text("\n".join(lines) + "\n")
+    for data, trainings in plans.items():
+        lines += section(data, trainings, cache)
+    args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}", file=sys.stderr)
 
 

@@ -50,19 +50,36 @@ PRESETS: dict[str, dict[str, Any]] = {
             "max_wavelet_taps": 8,
             "levels": [1, 3],
         },
-        "budget": {"steps": 6, "batch_size": 4, "eval_tokens": 512, "warmup": 0.0},
+        "budget": {
+            "steps": 6,
+            "batch_size": 4,
+            "eval_tokens": 512,
+            "warmup": 0.0,
+            "schedule": "cosine",
+            "warmup_steps": None,
+        },
+        "fidelity": None,
     },
     # The README default: a real small search, a few minutes on a 2-core laptop. The
-    # RunConfig defaults are this preset's settings; only the space is narrowed.
+    # RunConfig defaults are this preset's settings (its ladder and budget: see
+    # reports/fidelity.md for why); only the space is narrowed.
     "tiny": {
         "space": {"seq_len": 64, "d_model": [32, 48, 64], "n_layers": [1, 3], "n_bases": [4, 24]}
     },
-    # A serious CPU search: about an hour on 2 cores.
+    # A serious CPU search: about an hour on 2 cores. Its ladder is tiny's scaled to its
+    # budget, not calibrated (16× its base budget is hours of CPU per genome).
     "small": {
-        "population": 16,
-        "generations": 10,
+        "population": 12,
+        "generations": 5,
         "space": {"seq_len": 128, "d_model": [32, 48, 64, 96, 128], "n_layers": [1, 4]},
-        "budget": {"steps": 400, "batch_size": 16, "eval_tokens": 65536, "lr": 2e-3},
+        "budget": {
+            "steps": 400,
+            "batch_size": 16,
+            "eval_tokens": 65536,
+            "lr": 2e-3,
+            "warmup_steps": 40,
+        },
+        "fidelity": {"rungs": [400, 1200, 3200], "promote": 1 / 3},
     },
 }
 
@@ -87,13 +104,24 @@ class RunConfig:
     seeds: list[str] | None = None
     space: SearchSpace = field(default_factory=SearchSpace)
     # Each proxy run: TrainConfig fields, except seed and threads (set by seed, cpus_per_eval).
+    # `steps` is the base budget (what `hrfevo calibrate --mult` multiplies); with a ladder,
+    # each rung sets the steps. WSD with a warm-up in steps lets promotions continue.
     budget: dict[str, Any] = field(
-        default_factory=lambda: {"steps": 120, "batch_size": 16, "eval_tokens": 16384, "lr": 1e-2}
+        default_factory=lambda: {
+            "steps": 120,
+            "batch_size": 16,
+            "eval_tokens": 16384,
+            "lr": 3e-3,
+            "schedule": "wsd",
+            "warmup_steps": 12,
+        }
     )
     # A fidelity ladder, {rungs: [S0, S1, ...], promote: F}: new genomes train for S0 steps,
     # and the best share F of each rung are promoted to the next (hrfevo.fidelity). The
     # budget's other settings hold at every rung. None: every genome trains for budget.steps.
-    fidelity: dict[str, Any] | None = None
+    fidelity: dict[str, Any] | None = field(
+        default_factory=lambda: {"rungs": [120, 360, 960], "promote": 1 / 3}
+    )
     # Execution: where evaluations run and what each one may use.
     executor: str = "ray"  # "ray" (local, or a cluster with ray_address) or "serial"
     ray_address: str | None = None  # None: start a local Ray; "auto" or host:port: join one
