@@ -44,6 +44,7 @@ from model.train import TrainConfig, seed_stream, train  # noqa: E402
 
 RUNGS = (120, 360, 960)  # the ladder each WSD proxy is read at (steps)
 LRS = (1e-2, 3e-3)  # the WSD proxies' learning rates
+CHOSEN_LR = 3e-3  # the tiny preset's, chosen by this report
 REFERENCE_LR = 1e-2  # the reference's (and the old proxy's) learning rate, the tiny preset's
 # before this benchmark: the first measurements' reference
 WARMUP = 12  # steps: the WSD warm-up, 10% of the first rung
@@ -147,15 +148,15 @@ def section(data: str, trainings: dict[str, list[Training]], cache: dict[str, An
             rung = f"rung {j} ({steps} steps)" if len(reads) > 1 else f"{steps} steps"
             rows.append(f"| {name} | {rung} | {tau:.2f} | {rho:.2f} | {rank} of {n} |")
     checks = []
-    wsd = f"WSD, lr {LRS[0]:g}"
     for rung in RUNGS[1:]:
         j = RUNGS.index(rung)
         for i, scratch in enumerate(losses[f"scratch {rung}"]):
-            continued = losses[wsd][i][j]
+            continued = losses[f"WSD, lr {LRS[0]:g}"][i][j]
             same = "equal" if continued == scratch[0] else f"differ by {continued - scratch[0]:.2e}"
             checks.append(
                 f"| {pool[i].key} | {rung} | {continued:.6f} | {scratch[0]:.6f} | {same} |"
             )
+    wsd = f"WSD, lr {CHOSEN_LR:g}"
     genome_rows = [
         f"| {g.key}{' (baseline)' if i == 0 else ''} | `{describe(g)}` | {reference[i]:.4f} | "
         + " | ".join(f"{losses[wsd][i][j]:.4f}" for j in range(len(RUNGS)))
@@ -178,12 +179,77 @@ def section(data: str, trainings: dict[str, list[Training]], cache: dict[str, An
         "|---|---|---:|" + "---:|" * len(RUNGS),
         *genome_rows,
         "",
-        "Continued against from scratch: the same WSD budget, trained once along the ladder "
+        f"Continued against from scratch: `WSD, lr {LRS[0]:g}`, trained once along the ladder "
         "(continuing from the rung below) and once from scratch for that rung's steps.",
         "",
         "| genome | steps | continued | from scratch | |",
         "|---|---:|---:|---:|---|",
         *checks,
+        "",
+    ]
+
+
+def verdict(plans: dict[str, dict[str, list[Training]]], cache: dict[str, Any]) -> list[str]:
+    """What the tables below say, in numbers: the old proxy, and the chosen ladder's rungs."""
+    old, chosen = f"cosine, lr {REFERENCE_LR:g} (the old proxy)", f"WSD, lr {CHOSEN_LR:g}"
+    lines = []
+    for data, trainings in plans.items():
+        reference = [cache[cache_key(j)][0] for j in trainings["reference"]]
+        tau_old = agreement([cache[cache_key(j)][0] for j in trainings[old]], reference)[0]
+        taus = [
+            agreement([cache[cache_key(j)][r] for j in trainings[chosen]], reference)[0]
+            for r in range(len(RUNGS))
+        ]
+        lines.append(
+            f"- {Path(data).name}: the old proxy ranks with τ {tau_old:.2f}; `{chosen}` read at "
+            + ", ".join(f"{s} steps: τ {t:.2f}" for s, t in zip(RUNGS, taus, strict=True))
+            + "."
+        )
+    return [
+        "## Verdict",
+        "",
+        *lines,
+        "",
+        "The `tiny` preset therefore trains in a ladder of "
+        f"{', '.join(map(str, RUNGS))} steps, WSD at lr {CHOSEN_LR:g}, promoting a third of each "
+        "rung: its top rung, the result the front reports, ranks as 16× training does with τ "
+        "≈ 0.9 on both corpora, here against a reference at lr 1e-2 and below (with "
+        "`hrfevo calibrate`) against one at the preset's own lr. Two caveats. 120 steps alone "
+        "rank barely better than chance at any learning rate tried, so the first promotion is "
+        "a coarse filter: it mostly keeps the genomes that learn fastest and the cheapest "
+        "(crowding keeps the front's ends). And at lr 1e-2 even 360 steps rank poorly "
+        "(τ ≈ 0.4): a high learning rate favours models that learn fast in few steps, which is "
+        "why the baseline came last under the old proxy; lr 3e-3 ranks better at every rung.",
+        "",
+    ]
+
+
+def calibrations(paths: list[Path]) -> list[str]:
+    """A table of `hrfevo calibrate` runs: the preset as it ships, measured end to end."""
+    if not paths:
+        return []
+    rows = []
+    for path in paths:
+        c = json.loads(path.read_text())
+        ladder = c["config"]["fidelity"]
+        for r in c["rungs"]:
+            top = " (top: the front's)" if r["rung"] == len(c["rungs"]) - 1 else ""
+            rows.append(
+                f"| {Path(c['data']['spec']).name} | {r['rung']}{top} | {r['steps']} | "
+                f"{r['kendall_tau']:.2f} | {r['spearman']:.2f} | {r['baseline_rank']} of "
+                f"{c['genomes']} | {c['baseline_rank_reference']} of {c['genomes']} |"
+            )
+    return [
+        "## The `tiny` preset, measured with `hrfevo calibrate`",
+        "",
+        f"`hrfevo calibrate --preset tiny --data D --genomes 16 --mult 16` (ladder "
+        f"{ladder['rungs']} steps, WSD at lr {c['config']['budget']['lr']:g}; the reference "
+        f"{c['reference_steps']} steps from scratch, cosine, lr "
+        f"{c['reference_budget']['lr']:g}). Its full outputs are in `reports/calibration/`.",
+        "",
+        "| corpus | rung | steps | Kendall τ | Spearman ρ | baseline rank | at 16× |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *rows,
         "",
     ]
 
@@ -195,6 +261,13 @@ def main() -> None:
     p.add_argument("--mult", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="calibration.json files of `hrfevo calibrate` runs to tabulate",
+    )
     p.add_argument("--out", type=Path, default=REPO / "reports" / "fidelity.md")
     args = p.parse_args()
     corpora = [absolute_data(d) for d in (args.data or ["builtin"])]
@@ -216,10 +289,13 @@ def main() -> None:
         "",
         f"- CPU: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
         f"one thread per training, {args.workers} at a time",
-        f"- load average at the start: {load:.2f}; {(time.time() - started) / 60:.0f} min; "
+        f"- this invocation: load average {load:.2f} at the start, "
+        f"{(time.time() - started) / 60:.0f} min of training (cached losses are not retrained), "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
+        *verdict(plans, cache),
     ]
+    lines += calibrations(args.calibration)
     for data, trainings in plans.items():
         lines += section(data, trainings, cache)
     args.out.write_text("\n".join(lines))
