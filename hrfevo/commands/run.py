@@ -44,7 +44,7 @@ def add_execution_flags(p: argparse.ArgumentParser) -> None:
         type=float,
         metavar="SECONDS",
         help="wall-clock limit per evaluation (ray executor); one past it is a machine fault: "
-        "retried, then the run stops (exit 3) until `hrfevo resume`",
+        "retried, then the run stops (exit 3) until `hrfevo resume` (where 0 clears the limit)",
     )
 
 
