@@ -2,9 +2,12 @@
 
     python benchmarks/multifidelity.py --data ../shared/data/tinyshakespeare.txt
 
-Two searches of the `tiny` space on one corpus, each given the same CPU-seconds of training:
-- "ladder": the `tiny` preset as it ships, with its fidelity ladder;
-- "single": the same search with one fidelity, every genome trained for the ladder's top rung.
+Searches of the `tiny` space on one corpus, each given the same CPU-seconds of training:
+- "ladder": the `tiny` preset as it ships: NSGA-II with its fidelity ladder;
+- "single": the same search with one fidelity, every genome trained for the ladder's top rung;
+- "random+ladder": random proposals through the same ladder, which is what Syne Tune's MOASHA
+  does (random configurations, successive halving on non-dominated rank), with this ladder's
+  promotion rule in place of MOASHA's stopping rule.
 Each runs generation by generation (`hrfevo run`, then `hrfevo resume --generations g+1`, on
 the serial executor, one thread) until its evaluations have used the budget; the searches of
 different seeds and arms run side by side, one per core. After each generation we measure the
@@ -36,7 +39,8 @@ from hrfevo.config import RunConfig, resolve  # noqa: E402
 from hrfevo.pareto import front, hypervolume  # noqa: E402
 from hrfevo.storage import Journal  # noqa: E402
 
-ARMS = ("ladder", "single")
+ARMS = ("ladder", "single", "random+ladder")
+COLORS = {"ladder": "#d62728", "single": "#1f77b4", "random+ladder": "#2ca02c"}
 
 
 def arm_config(arm: str, data: str, seed: int) -> RunConfig:
@@ -47,6 +51,8 @@ def arm_config(arm: str, data: str, seed: int) -> RunConfig:
     if arm == "single":
         budget = cfg.budget | {"steps": ladder.rungs[-1], "tokens": None}
         return dataclasses.replace(cfg, fidelity=None, budget=budget)
+    if arm == "random+ladder":
+        return dataclasses.replace(cfg, strategy="random")
     return cfg
 
 
@@ -98,6 +104,10 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=600.0, help="CPU-seconds per search")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--work", type=Path, default=Path("populations/multifidelity"))
+    p.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+    p.add_argument(
+        "--merge", type=Path, help="an earlier run's JSON: keep its results for arms not run now"
+    )
     p.add_argument("--out", type=Path, default=REPO / "reports" / "multifidelity.md")
     args = p.parse_args()
     data = run.absolute_data(args.data)
@@ -105,12 +115,15 @@ def main() -> None:
     jobs = [
         (arm, data, seed, args.seconds, args.work / f"{stamp}-{arm}-s{seed}")
         for seed in args.seeds
-        for arm in ARMS
+        for arm in args.arms
     ]
     load, started = os.getloadavg()[0], time.time()
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(search, jobs))
     wall = time.time() - started
+    if args.merge:
+        kept = [r for r in json.loads(args.merge.read_text()) if r["arm"] not in args.arms]
+        results = kept + results
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     write_report(args, data, results, load, wall)
     print(f"wrote {args.out}", file=sys.stderr)
@@ -125,7 +138,9 @@ def write_report(
     stats = {}
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    for arm, color in zip(ARMS, ("#d62728", "#1f77b4"), strict=True):
+    arms = [a for a in ARMS if any(r["arm"] == a for r in results)]
+    for arm in arms:
+        color = COLORS[arm]
         curves = [r["curve"] for r in results if r["arm"] == arm]
         hv = np.array([[at(c, s) for s in grid] for c in curves])
         mean, sd = hv.mean(axis=0), hv.std(axis=0)
@@ -148,7 +163,7 @@ def write_report(
     single_final = float(stats["single"]["mean"][-1])
     reach = first_reaching(grid, stats["ladder"]["mean"], single_final)
     rows = []
-    for arm in ARMS:
+    for arm in arms:
         mean, sd = stats[arm]["mean"], stats[arm]["sd"]
         for frac in (0.25, 0.5, 0.75, 1.0):
             i = round(frac * (len(grid) - 1))
@@ -166,6 +181,14 @@ def write_report(
         if reach is not None
         else "the ladder does not reach it within the budget (misses the goal)"
     )
+    if "random+ladder" in stats:
+        other = first_reaching(grid, stats["random+ladder"]["mean"], single_final)
+        verdict += (
+            f"; random proposals through the same ladder (MOASHA-style) reach it after "
+            f"{other:.0f} CPU-seconds"
+            if other is not None
+            else "; random proposals through the same ladder (MOASHA-style) do not reach it"
+        )
     lines = [
         "# Is multi-fidelity worth it?",
         "",
@@ -179,11 +202,15 @@ def write_report(
         f"- load average at the start: {load:.2f}; {wall / 60:.0f} min of wall time; "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
-        f"Both searches: the `tiny` space, population {cfg.population}, NSGA-II, "
+        f"All searches: the `tiny` space, population {cfg.population}, "
         f"`{json.dumps(cfg.budget)}` on `{Path(data).name}`. **ladder**: rungs "
         f"{list(ladder.rungs)} steps, promoting {ladder.promote:.0%} of each rung, promoted "
-        f"genomes continuing from the rung below. **single**: every genome trained for "
-        f"{ladder.rungs[-1]} steps. Each search ran until its evaluations had used "
+        f"genomes continuing from the rung below, NSGA-II. **single**: NSGA-II, every genome "
+        f"trained for {ladder.rungs[-1]} steps. **random+ladder**: random genomes through the "
+        "ladder, as Syne Tune's MOASHA searches (random configurations, halving on "
+        "non-dominated rank); MOASHA stops a trial on arrival unless it ranks in the top third "
+        "of those already at its rung, where this ladder promotes by quota in proposal order. "
+        f"Each search ran until its evaluations had used "
         f"{args.seconds:g} CPU-seconds (the generation that crossed the line finishes).",
         "",
         "## Result",
