@@ -5,10 +5,12 @@
 - `tiny` (the README's quick start): the whole `hrfevo run` command on this machine, with its
   defaults (local Ray, `builtin` corpus). Target: a few minutes.
 - `small`: too long to run here as a benchmark, so it is estimated: a sample of random genomes
-  from its space is evaluated with its budget (one thread each, as its Ray workers would), and
-  the run's evaluation count is multiplied by their mean time over the machine's cores.
+  from its space is trained along its fidelity ladder (one thread each, as its Ray workers
+  would; each rung continuing from the one below, timed apart), and the run's genome count is
+  multiplied by the expected cost of one genome over the machine's cores: rung 0, plus the
+  share F promoted to rung 1 times that rung's cost, plus F² times rung 2's, and so on.
 
-    python benchmarks/presets.py               # about 10 minutes on 2 cores
+    python benchmarks/presets.py               # about 15 minutes on 2 cores
     python benchmarks/presets.py --sample 2    # quicker, rougher estimate for small
 """
 
@@ -45,22 +47,28 @@ def timed_run(args: list[str], cwd: Path, pin: str | None = None) -> float:
 
 
 def small_estimate(sample: int, seed: int) -> tuple[int, float, float]:
-    """(evaluations, mean seconds per evaluation, estimated wall minutes) for `small`."""
+    """(genomes, mean seconds per genome along the ladder, estimated wall minutes) for `small`."""
     cfg = resolve("small", None, {})
     problem, rng = make_problem(cfg), np.random.default_rng(seed)
+    ladder = cfg.ladder()
+    share = ladder.promote if ladder else 0.0
     problem.evaluate(random_genome(cfg.space, rng).to_dict())  # warm-up: imports, corpus
     seconds = []
     for _ in range(sample):
-        began = time.perf_counter()
-        problem.evaluate(random_genome(cfg.space, rng).to_dict())
-        seconds.append(time.perf_counter() - began)
-    evaluations = cfg.population * cfg.generations  # an upper bound: repeats are cached
+        genome, state, cost = random_genome(cfg.space, rng).to_dict(), None, 0.0
+        for rung in range(problem.rungs):
+            began = time.perf_counter()
+            result = problem.evaluate(genome, rung, state)
+            cost += share**rung * (time.perf_counter() - began)  # the share that gets here
+            state = result.get("state")
+        seconds.append(cost)
+    genomes = cfg.population * cfg.generations  # an upper bound: repeats are cached
     mean, workers = statistics.mean(seconds), os.cpu_count() or 1
-    return evaluations, mean, evaluations * mean / workers / 60
+    return genomes, mean, genomes * mean / workers / 60
 
 
 def report(smoke: float, tiny: float, small: tuple[int, float, float], sample: int) -> str:
-    evaluations, mean, minutes = small
+    genomes, mean, minutes = small
     lines = [
         "# How long the presets take",
         "",
@@ -74,10 +82,11 @@ def report(smoke: float, tiny: float, small: tuple[int, float, float], sample: i
         f"{smoke:.1f} s | < 30 s: {'met' if smoke < 30 else '**missed**'} |",
         f"| `tiny` | `hrfevo run` (local Ray, `builtin` corpus), start-up included | "
         f"{tiny / 60:.1f} min | a few minutes |",
-        f"| `small` | estimate: {evaluations} evaluations × {mean:.1f} s (mean of {sample} random "
-        f"genomes) / {os.cpu_count()} workers | ~{minutes:.0f} min | about an hour |",
+        f"| `small` | estimate: {genomes} genomes × {mean:.1f} s (expected cost along the ladder, "
+        f"mean of {sample} random genomes) / {os.cpu_count()} workers | ~{minutes:.0f} min | "
+        "about an hour |",
         "",
-        "The `small` estimate is an upper bound on the evaluation count (a genome proposed twice",
+        "The `small` estimate is an upper bound on the genome count (a genome proposed twice",
         "is evaluated once) and leaves out Ray's start-up and each generation's tail, where the",
         "last evaluations leave a worker idle.",
     ]
@@ -86,7 +95,7 @@ def report(smoke: float, tiny: float, small: tuple[int, float, float], sample: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", type=int, default=6, help="genomes timed for `small`")
+    parser.add_argument("--sample", type=int, default=3, help="genomes timed for `small`")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "presets.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

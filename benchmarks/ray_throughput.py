@@ -3,7 +3,8 @@
 Runs the same `tiny`-preset evaluations three ways, side by side in one process: serial (in
 the driver, 2 torch threads), Ray with 1 worker × 2 threads, and Ray with 2 workers × 1
 thread. Each way is a real `hrfevo run` (search loop, fsynced journal, checkpoints) of the
-`random` strategy, which proposes the same genomes whatever the results, so all three
+`random` strategy at the preset's base budget without its fidelity ladder: random proposals
+do not depend on the results, and without promotions nothing else does, so all three
 evaluate identical work. Ray's per-evaluation overhead is the time a task waits between
 being handed to Ray and starting, plus the time from its end to its journal line.
 
@@ -14,6 +15,7 @@ being handed to Ray and starting, plus the time from its end to its journal line
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import platform
@@ -51,6 +53,7 @@ class Clock:
 
     def evaluated(self, record: dict[str, Any], pending: int) -> None:
         self.journaled[record["key"]] = time.time()  # the journal line is already fsynced
+        # (one line per key: the ladder is off, so there is one rung)
 
     def generation_finished(self, generation: int, stats: Any, front: Any) -> None:
         pass
@@ -71,7 +74,8 @@ def machine() -> dict[str, str]:
 
 def measure(name: str, flags: dict[str, Any], generations: int, root: Path) -> dict[str, Any]:
     """One real run of the setup; its throughput, start-up and per-evaluation timings."""
-    cfg = resolve("tiny", None, flags | {"strategy": "random", "generations": generations})
+    fixed = {"strategy": "random", "generations": generations}
+    cfg = dataclasses.replace(resolve("tiny", None, flags | fixed), fidelity=None)
     clock, load = Clock(), os.getloadavg()[0]
     called = time.time()
     out = run.start(cfg, root / f"run-{len(list(root.iterdir()))}", clock)
