@@ -51,6 +51,15 @@ def val_losses(cfg: RunConfig, genomes: list[Genome]) -> list[float]:
     return out
 
 
+def _schedule(cfg: RunConfig) -> str:
+    budget = cfg.train_config()
+    if budget.schedule == "wsd":
+        return (
+            f"WSD: {budget.warmup_steps} warm-up steps, constant, a final {budget.decay:.0%} decay"
+        )
+    return "warm-up and cosine decay"
+
+
 def with_budget(cfg: RunConfig, **changes: Any) -> RunConfig:
     return dataclasses.replace(cfg, budget=cfg.budget | changes)
 
@@ -117,9 +126,11 @@ def report(
         *machine_lines(threads=threads),
         "",
         f"Genomes: {len(genomes)} random genomes of the `tiny` space (seed 0), each trained on",
-        f"the `builtin` corpus with the preset's budget ({steps} steps of "
-        f"{cfg.budget['batch_size']}×{cfg.space.seq_len} tokens, warm-up and cosine decay, "
-        f"{cfg.budget['eval_tokens']:,} validation tokens), only the learning rate changed.",
+        f"the `builtin` corpus with the preset's base budget, its first rung ({steps} steps of "
+        f"{cfg.budget['batch_size']}×{cfg.space.seq_len} tokens, {_schedule(cfg)}, "
+        f"{cfg.budget['eval_tokens']:,} validation tokens), only the learning rate changed. "
+        "The preset trains promising genomes further along its fidelity ladder; "
+        "`reports/fidelity.md` measures the ranking of every rung against 16× training.",
         "",
         "## 1. Learning rate",
         "",
