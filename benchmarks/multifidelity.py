@@ -64,7 +64,7 @@ def search(job: tuple[str, str, int, float, Path]) -> dict[str, Any]:
     run.start(cfg, out)
     while cost(out) < seconds:
         run.resume(out, generations=run.RunView(out).generation + 1)
-    return {"arm": arm, "seed": seed, "curve": curve(out)}
+    return {"arm": arm, "seed": seed, "dir": str(out), "curve": curve(out)}
 
 
 def cost(out: Path) -> float:
@@ -121,8 +121,11 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(search, jobs))
     wall = time.time() - started
-    if args.merge:
+    if args.merge:  # the earlier runs' curves are measured again, from their directories
         kept = [r for r in json.loads(args.merge.read_text()) if r["arm"] not in args.arms]
+        for r in kept:
+            where = r.get("dir") or str(next(args.work.glob(f"*-{r['arm']}-s{r['seed']}")))
+            r |= {"dir": where, "curve": curve(Path(where))}
         results = kept + results
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     write_report(args, data, results, load, wall)

@@ -83,7 +83,8 @@ def nondominated(scores: Sequence[Score]) -> list[bool]:
         if not scores:
             return []
         return [bool(x) for x in moocore.is_nondominated(np.array([s[0] for s in scores]))]
-    return [not any(dominates(o, s) for o in scores if o is not s) for s in scores]
+    others = list(enumerate(scores))
+    return [not any(dominates(o, s) for j, o in others if j != i) for i, s in others]
 
 
 def ranking(points: np.ndarray, keys: Sequence[str]) -> list[int]:

@@ -57,7 +57,7 @@ def front(records: list[Record], problem: Problem) -> list[Record]:
     )
     if not ok:
         return []
-    if all(r.get("rung", 0) == 0 for r in ok):  # one rung: moocore's fast path
+    if len({r.get("rung", 0) for r in ok}) == 1:  # all at one rung: plain Pareto, moocore
         points = np.array([problem.objectives(r) for r in ok], dtype=float)
         keep = [bool(x) for x in moocore.is_nondominated(points)]
     else:

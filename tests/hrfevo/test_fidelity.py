@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from hrfevo.fidelity import Fidelity, Ladder, dominates, kendall_tau, spearman
+from hrfevo.fidelity import Fidelity, Ladder, dominates, kendall_tau, nondominated, spearman
 from hrfevo.run import RunView
 from hrfevo.storage import Journal
 from hrfevo.strategies.nsga2 import select
@@ -244,3 +244,16 @@ def test_status_and_report_show_the_rank_agreement_between_rungs(
     assert (tmp_path / "report" / "fidelity.png").stat().st_size > 10_000
     summary = (tmp_path / "report" / "summary.md").read_text()
     assert "## Fidelity" in summary and "| 0 → 1 |" in summary
+
+
+def test_a_front_of_results_all_at_one_higher_rung_is_the_plain_pareto_front() -> None:
+    """As a benchmark takes it: only the top rung's records, without the rungs below."""
+    from hrfevo.pareto import front
+    from hrfevo.problems.zdt import ZDT1
+
+    def rec(key: str, f1: float, f2: float) -> dict[str, Any]:
+        return {"key": key, "rung": 2, "status": "ok", "metrics": {"f1": f1, "f2": f2}}
+
+    records = [rec("a", 1.0, 5.0), rec("b", 2.0, 4.0), rec("c", 3.0, 6.0), rec("d", 0.5, 9.0)]
+    assert [r["key"] for r in front(records, ZDT1())] == ["d", "a", "b"]
+    assert nondominated([((1.0, 2.0),), ((1.0, 2.0),)]) == [True, True]  # equal: neither wins
