@@ -82,7 +82,8 @@ def nondominated(scores: Sequence[Score]) -> list[bool]:
     if all(len(s) == 1 for s in scores):  # one rung: moocore's fast path
         if not scores:
             return []
-        return [bool(x) for x in moocore.is_nondominated(np.array([s[0] for s in scores]))]
+        points = np.array([s[0] for s in scores])
+        return [bool(x) for x in moocore.is_nondominated(points, keep_weakly=True)]
     others = list(enumerate(scores))
     return [not any(dominates(o, s) for j, o in others if j != i) for i, s in others]
 
