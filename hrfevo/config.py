@@ -66,7 +66,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
         "space": {"seq_len": 64, "d_model": [32, 48, 64], "n_layers": [1, 3], "n_bases": [4, 24]}
     },
-    # A serious CPU search: about an hour on 2 cores. Its ladder is tiny's scaled to its
+    # A serious CPU search: about 40 minutes on 2 cores. Its ladder is tiny's scaled to its
     # budget, not calibrated (16× its base budget is hours of CPU per genome).
     "small": {
         "population": 12,
