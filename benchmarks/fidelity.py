@@ -118,7 +118,7 @@ def plan(data: str, n: int, mult: int, seed: int) -> dict[str, list[Training]]:
 
 def run_all(jobs: list[Training], cache: dict[str, list[float]], workers: int) -> None:
     todo = list({cache_key(j): j for j in jobs if cache_key(j) not in cache}.values())
-    todo.sort(key=lambda j: -sum(j[4]) if len(j[4]) == 1 else -j[4][-1])  # longest first
+    todo.sort(key=lambda j: -j[4][-1])  # longest first
     with ProcessPoolExecutor(workers) as pool:
         for job, losses in zip(todo, pool.map(_train, todo), strict=True):
             cache[cache_key(job)] = losses

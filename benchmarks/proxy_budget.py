@@ -31,6 +31,7 @@ import optuna
 from machine import machine_lines  # a sibling script, not a package
 
 from hrfevo.config import RunConfig, resolve
+from hrfevo.fidelity import kendall_tau, spearman
 from hrfevo.genome import Genome, describe
 from hrfevo.operators import random_genome
 from hrfevo.run import make_problem
@@ -62,22 +63,6 @@ def _schedule(cfg: RunConfig) -> str:
 
 def with_budget(cfg: RunConfig, **changes: Any) -> RunConfig:
     return dataclasses.replace(cfg, budget=cfg.budget | changes)
-
-
-def ranks(values: list[float]) -> np.ndarray:
-    return np.argsort(np.argsort(values)).astype(float)
-
-
-def spearman(a: list[float], b: list[float]) -> float:
-    """Spearman's rank correlation (no ties expected among float losses)."""
-    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
-
-
-def kendall(a: list[float], b: list[float]) -> float:
-    """Kendall's tau-a: the share of genome pairs both budgets order alike, minus the rest."""
-    pairs = [(i, j) for i in range(len(a)) for j in range(i + 1, len(a))]
-    signs = [np.sign(a[i] - a[j]) * np.sign(b[i] - b[j]) for i, j in pairs]
-    return float(np.mean(signs))
 
 
 def tune_lr(
@@ -171,7 +156,7 @@ def report(
         "|---|---:|---:|",
         *(
             f"| {label(t)} | {spearman(t.user_attrs['losses'], long):.2f} "
-            f"| {kendall(t.user_attrs['losses'], long):.2f} |"
+            f"| {kendall_tau(t.user_attrs['losses'], long):.2f} |"
             for t in compared.values()
         ),
         "",

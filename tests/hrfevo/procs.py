@@ -1,7 +1,11 @@
-"""Processes from /proc, for tests that kill Ray workers or look for leftover Ray processes."""
+"""Processes from /proc, for tests that kill runs or Ray workers or look for leftover Ray
+processes."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,3 +54,18 @@ def wait_until_gone(sid: int, seconds: float) -> list[Proc]:
     while (left := in_session(sid)) and time.monotonic() < deadline:
         time.sleep(0.2)
     return left
+
+
+def kill_after(cmd: list[str], journal: Path, lines: int) -> int:
+    """Start cmd, SIGKILL it once the journal has `lines` lines; return the lines at death."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= lines:
+            break
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return journal.read_bytes().count(b"\n")

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ from hrfevo.run import RunView
 from hrfevo.storage import Journal
 from hrfevo.strategies.nsga2 import select
 from hrfevo.strategy import Member
+from tests.hrfevo.procs import kill_after
 
 LADDER = """\
 population: 6
@@ -191,30 +189,13 @@ def test_the_logs_say_which_rung_each_result_comes_from(laddered: Path) -> None:
     assert fidelity["kendall_tau"].dropna().between(-1, 1).all()
 
 
-def _kill_after(cmd: list[str | Path], journal: Path, lines: int) -> int:
-    proc = subprocess.Popen(
-        list(map(str, cmd)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if journal.exists() and journal.read_bytes().count(b"\n") >= lines:
-            break
-        time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return journal.read_bytes().count(b"\n")
-
-
 @pytest.mark.parametrize("kill_at", [5, 9, 14])
 def test_a_killed_ladder_run_resumes_to_the_uninterrupted_result(
     laddered: Path, tmp_path: Path, text_file: Path, config: Path, kill_at: int
 ) -> None:
     out = tmp_path / "killed"
     cmd = hrfevo_cmd(*ladder_args(out, text_file, config))
-    done = _kill_after(cmd, out / "journal.jsonl", kill_at)
+    done = kill_after(cmd, out / "journal.jsonl", kill_at)
     total = len((laddered / "journal.jsonl").read_text().splitlines())
     assert done < total, "the run finished before it could be killed"
     killed = [json.loads(x) for x in (out / "journal.jsonl").read_text().splitlines()[:done]]

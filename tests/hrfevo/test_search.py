@@ -5,12 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ from hrfevo import run
 from hrfevo.config import resolve
 from hrfevo.errors import MachineFaultError
 from hrfevo.storage import Journal
+from tests.hrfevo.procs import kill_after
 
 
 def hrfevo_cmd(*args: str | Path) -> list[str]:
@@ -101,27 +99,12 @@ def test_resume_rebuilds_logs_lost_after_the_last_checkpoint(
     assert snapshot(copy) == snapshot(reference)
 
 
-def _kill_after(cmd: list[str], journal: Path, lines: int) -> int:
-    """Start cmd, SIGKILL it once the journal has `lines` lines; return the lines at death."""
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if journal.exists() and journal.read_bytes().count(b"\n") >= lines:
-            break
-        time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return journal.read_bytes().count(b"\n")
-
-
 @pytest.mark.parametrize("kill_at", [1, 4, 6])
 def test_killed_run_resumes_to_the_uninterrupted_result(
     reference: Path, tmp_path: Path, text_file: Path, kill_at: int
 ) -> None:
     out = tmp_path / "killed"
-    done = _kill_after(hrfevo_cmd(*smoke_args(out, text_file)), out / "journal.jsonl", kill_at)
+    done = kill_after(hrfevo_cmd(*smoke_args(out, text_file)), out / "journal.jsonl", kill_at)
     before = (out / "journal.jsonl").read_bytes()
     assert done < 8, "the run finished before it could be killed"
     subprocess.run(hrfevo_cmd("resume", out), check=True, capture_output=True)

@@ -24,20 +24,10 @@ from model.train import (
     seed_stream,
     train,
 )
+from tests.model.tiny import TINY
 
 # The module, not the function: `model` re-exports `train`, which shadows the submodule name.
 train_module = importlib.import_module("model.train")
-
-TINY = ModelConfig(
-    vocab_size=256,
-    seq_len=32,
-    d_model=32,
-    n_layers=3,
-    mixer=["wavelet", "fourier", "attention"],
-    wavelet_levels=2,
-    embedding="spectral",
-    harmonic_bases=8,
-)
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model import ModelConfig
 from model.data import Corpus, load_corpus
 from model.train import TrainConfig, decay_start, learning_rate, train
 from model.train_state import TrainState
-
-TINY = ModelConfig(
-    vocab_size=256,
-    seq_len=32,
-    d_model=32,
-    n_layers=3,
-    mixer=["wavelet", "fourier", "attention"],
-    wavelet_levels=2,
-    embedding="spectral",
-    harmonic_bases=8,
-)
+from tests.model.tiny import TINY
 
 
 @pytest.fixture(scope="module")
