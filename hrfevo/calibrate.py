@@ -40,8 +40,7 @@ from hrfevo.problem import Candidate, Objectives, Problem
 from hrfevo.problems.spectral import SpectralProblem, open_corpus
 from hrfevo.run import absolute_data, baseline_fits, baseline_genome, make_executor, versions
 from hrfevo.storage import check_new_dir, record_id, staged_dir, write_json
-from model.train import seed_stream
-from model.train_config import TrainConfig
+from model import MAX_STEPS, TrainConfig, seed_stream
 
 CALIBRATION_JSON, CALIBRATION_MD = "calibration.json", "calibration.md"
 CALIBRATION_FORMAT = 1  # bumped whenever calibration.json's layout or meaning changes
@@ -72,7 +71,9 @@ class Calibration(Problem):
     def sample(self, rng: np.random.Generator) -> Candidate:
         return self.proxy.sample(rng)
 
-    def vary(self, a: Candidate, b: Candidate, rng: np.random.Generator) -> Candidate:
+    def vary(
+        self, a: Candidate, b: Candidate, rng: np.random.Generator
+    ) -> tuple[Candidate, Candidate]:
         return self.proxy.vary(a, b, rng)
 
     def key(self, x: Candidate) -> str:
@@ -104,6 +105,8 @@ def reference_budget(cfg: RunConfig, mult: int) -> TrainConfig:
     """The budget's settings at `mult` times its steps, with the cosine schedule over them all."""
     base = cfg.train_config()
     steps = mult * base.num_steps(cfg.space.seq_len)
+    if steps > MAX_STEPS:
+        raise UsageError(f"--mult {mult}: {steps} steps of training, over the {MAX_STEPS} allowed")
     return dataclasses.replace(base, steps=steps, tokens=None, schedule="cosine", warmup_steps=None)
 
 

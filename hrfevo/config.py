@@ -11,20 +11,31 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 
 from hrfevo.errors import UsageError
+from hrfevo.executor import Execution
+from hrfevo.executors import EXECUTORS
 from hrfevo.fidelity import Fidelity
+from hrfevo.objectives import OBJECTIVES, REQUIRED
+from hrfevo.presets import PRESETS
 from hrfevo.space import SearchSpace
-from model.config import reject_unknown_fields
-from model.train import decay_start
-from model.train_config import TrainConfig
+from hrfevo.strategies import STRATEGIES
+from model import (
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_THREADS,
+    ConfigError,
+    TrainConfig,
+    check_int,
+    decay_start,
+    fail,
+    is_number,
+    reject_unknown_fields,
+)
 
-STRATEGY_CHOICES = ("nsga2", "random")
-EXECUTOR_CHOICES = ("ray", "serial")
-OBJECTIVE_CHOICES = ("perplexity", "flops_per_token", "params")
 # Where and how evaluations run. `hrfevo resume` may change these: a result does not depend on
 # where it ran. Everything else is a search setting, fixed for the life of a run.
 EXECUTION_FIELDS = (
@@ -35,57 +46,12 @@ EXECUTION_FIELDS = (
     "gpus_per_eval",
     "eval_timeout",
 )
-
-PRESETS: dict[str, dict[str, Any]] = {
-    # For tests and CI: a few seconds of work on one core, start-up included.
-    "smoke": {
-        "population": 4,
-        "generations": 2,
-        "executor": "serial",
-        "space": {
-            "seq_len": 32,
-            "d_model": [16, 32],
-            "n_layers": [1, 2],
-            "n_bases": [2, 8],
-            "max_wavelet_taps": 8,
-            "levels": [1, 3],
-        },
-        "budget": {
-            "steps": 6,
-            "batch_size": 4,
-            "eval_tokens": 512,
-            "warmup": 0.0,
-            "schedule": "cosine",
-            "warmup_steps": None,
-        },
-        "fidelity": None,
-    },
-    # The README default: a real small search, a few minutes on a 2-core laptop. The
-    # RunConfig defaults are this preset's settings (its ladder and budget: see
-    # reports/fidelity.md for why); only the space is narrowed.
-    "tiny": {
-        "space": {"seq_len": 64, "d_model": [32, 48, 64], "n_layers": [1, 3], "n_bases": [4, 24]}
-    },
-    # A serious CPU search: about 40 minutes on 2 cores. Its ladder is tiny's scaled to its
-    # budget, not calibrated (16× its base budget is hours of CPU per genome).
-    "small": {
-        "population": 12,
-        "generations": 5,
-        "space": {"seq_len": 128, "d_model": [32, 48, 64, 96, 128], "n_layers": [1, 4]},
-        "budget": {
-            "steps": 400,
-            "batch_size": 16,
-            "eval_tokens": 65536,
-            "lr": 2e-3,
-            "warmup_steps": 40,
-        },
-        "fidelity": {"rungs": [400, 1200, 3200], "promote": 1 / 3},
-    },
-}
-
-
-def _fail(name: str, value: Any, why: str) -> NoReturn:
-    raise ValueError(f"{name}={value!r}: {why}")
+# Bounds that catch a typo before it costs anything (the seed's is model.MAX_SEED, and the
+# sizes of models and batches are bounded by the memory they need: hrfevo.run.check_memory).
+MAX_POPULATION = 10_000  # NSGA-II sorts a generation in O(M·N²): 10⁸ comparisons here
+MAX_GENERATIONS = 10_000
+MAX_RETRIES = 100
+MAX_GPUS_PER_EVAL = 64
 
 
 @dataclass(kw_only=True)
@@ -95,8 +61,8 @@ class RunConfig:
     seed: int = 0  # seeds the search's RNG and every proxy training run
     population: int = 8  # μ: genomes per generation
     generations: int = 4  # generations to run; `hrfevo resume --generations N` extends it
-    strategy: str = "nsga2"  # "nsga2", or "random" (the baseline at the same budget)
-    objectives: list[str] = field(default_factory=lambda: ["perplexity", "flops_per_token"])
+    strategy: str = next(iter(STRATEGIES))  # a STRATEGIES name; the first is the default
+    objectives: list[str] = field(default_factory=lambda: list(REQUIRED))  # OBJECTIVES names
     crossover_prob: float = 0.9  # chance that a child has two parents (it is always mutated)
     # Genomes in generation 0: "transformer" (the baseline), a genome JSON file, or a run
     # directory (its final front). Random genomes fill the rest of the population. None: the
@@ -123,54 +89,83 @@ class RunConfig:
         default_factory=lambda: {"rungs": [120, 360, 960], "promote": 1 / 3}
     )
     # Execution: where evaluations run and what each one may use.
-    executor: str = "ray"  # "ray" (local, or a cluster with ray_address) or "serial"
-    ray_address: str | None = None  # None: start a local Ray; "auto" or host:port: join one
-    cpus_per_eval: int = 1  # CPU cores (torch threads) per evaluation
-    gpus_per_eval: float = 0.0  # GPUs per evaluation; fractions such as 0.25 share a GPU
-    eval_timeout: float | None = None  # seconds before an evaluation is cancelled as failed
-    max_retries: int = 2  # retries of an evaluation whose worker process died
-    ray_dashboard: bool = False  # serve Ray's dashboard (127.0.0.1:8265) from a local Ray
+    # An EXECUTORS name (the first is the default); the rest, with their meaning and defaults,
+    # are hrfevo.executor.Execution's.
+    executor: str = next(iter(EXECUTORS))
+    ray_address: str | None = Execution.ray_address
+    cpus_per_eval: int = Execution.cpus_per_eval
+    gpus_per_eval: float = Execution.gpus_per_eval
+    eval_timeout: float | None = Execution.eval_timeout
+    max_retries: int = Execution.max_retries
+    ray_dashboard: bool = Execution.ray_dashboard
 
     def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
-            _fail("preset", self.preset, f"choose from {', '.join(PRESETS)}")
-        if not isinstance(self.population, int) or self.population < 2:
-            _fail("population", self.population, "must be an integer >= 2")
-        if not isinstance(self.generations, int) or self.generations < 0:
-            _fail("generations", self.generations, "must be an integer >= 0")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            _fail("seed", self.seed, "must be an integer >= 0")
-        for name, choices in (("strategy", STRATEGY_CHOICES), ("executor", EXECUTOR_CHOICES)):
-            if getattr(self, name) not in choices:
-                _fail(name, getattr(self, name), f"choose from {', '.join(choices)}")
+        if not isinstance(self.preset, str) or self.preset not in PRESETS:
+            fail("preset", self.preset, f"choose from {', '.join(PRESETS)}")
+        if not isinstance(self.data, str) or not self.data:
+            fail("data", self.data, "name a corpus: 'builtin', a text file or hf:NAME[:CONFIG]")
+        check_int("population", self.population, 2, MAX_POPULATION)
+        check_int("generations", self.generations, 0, MAX_GENERATIONS)
+        check_int("seed", self.seed, 0, MAX_SEED)
+        for name, registry in (("strategy", STRATEGIES), ("executor", EXECUTORS)):
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in registry:
+                fail(name, getattr(self, name), f"choose from {', '.join(registry)}")
         objectives = self.objectives
         if (
             not isinstance(objectives, list)
-            or objectives[:2] != ["perplexity", "flops_per_token"]
-            or not set(objectives) <= set(OBJECTIVE_CHOICES)
+            or not all(isinstance(name, str) for name in objectives)
+            or tuple(objectives[: len(REQUIRED)]) != REQUIRED
+            or not set(objectives) <= set(OBJECTIVES)
             or len(set(objectives)) != len(objectives)
         ):
-            _fail("objectives", objectives, "must be perplexity, flops_per_token[, params]")
-        if not 0 <= self.crossover_prob <= 1:
-            _fail("crossover_prob", self.crossover_prob, "must lie in [0, 1]")
-        if not isinstance(self.cpus_per_eval, int) or self.cpus_per_eval < 1:
-            _fail("cpus_per_eval", self.cpus_per_eval, "must be an integer >= 1")
-        if self.gpus_per_eval < 0 or (self.gpus_per_eval > 1 and self.gpus_per_eval % 1):
-            _fail("gpus_per_eval", self.gpus_per_eval, "must be >= 0, and whole when above 1")
-        if self.eval_timeout is not None and not self.eval_timeout > 0:
-            _fail("eval_timeout", self.eval_timeout, "must be a positive number of seconds")
-        if self.eval_timeout is not None and self.executor == "serial":
-            _fail(
-                "eval_timeout", self.eval_timeout, "needs the ray executor (serial cannot stop one)"
-            )
-        if not isinstance(self.max_retries, int) or self.max_retries < 0:
-            _fail("max_retries", self.max_retries, "must be an integer >= 0")
-        if not isinstance(self.ray_dashboard, bool):
-            _fail("ray_dashboard", self.ray_dashboard, "must be true or false")
+            optional = [name for name in OBJECTIVES if name not in REQUIRED]
+            why = f"must be {', '.join(REQUIRED)}, then any of {', '.join(optional)}"
+            fail("objectives", objectives, why)
+        if not (is_number(self.crossover_prob) and 0 <= self.crossover_prob <= 1):
+            fail("crossover_prob", self.crossover_prob, "must lie in [0, 1]")
+        if self.seeds is not None and not (
+            isinstance(self.seeds, list) and all(isinstance(s, str) and s for s in self.seeds)
+        ):
+            why = "must be a list of 'transformer', genome files and run directories"
+            fail("seeds", self.seeds, why)
+        self._check_execution()
         if isinstance(self.space, dict):
             self.space = SearchSpace.from_dict(self.space)
+        if not isinstance(self.space, SearchSpace):
+            fail("space", self.space, "must be a mapping of SearchSpace fields")
         self.train_config().num_steps(self.space.seq_len)  # checks the budget
         self.ladder()  # checks the fidelity ladder
+
+    def _check_execution(self) -> None:
+        """The execution settings, each alone and together: a setting that the chosen executor
+        would ignore is refused, not dropped without a word."""
+        check_int("cpus_per_eval", self.cpus_per_eval, 1, MAX_THREADS)
+        gpus = self.gpus_per_eval
+        if not (
+            is_number(gpus) and 0 <= gpus <= MAX_GPUS_PER_EVAL and (gpus <= 1 or gpus % 1 == 0)
+        ):
+            why = f"must be a number from 0 to {MAX_GPUS_PER_EVAL}, and whole when above 1"
+            fail("gpus_per_eval", gpus, why)
+        if self.eval_timeout is not None and not (
+            is_number(self.eval_timeout) and self.eval_timeout > 0
+        ):
+            fail("eval_timeout", self.eval_timeout, "must be a positive number of seconds")
+        if self.eval_timeout is not None and self.executor == "serial":
+            why = "needs the ray executor (serial cannot stop one)"
+            fail("eval_timeout", self.eval_timeout, why)
+        check_int("max_retries", self.max_retries, 0, MAX_RETRIES)
+        if not isinstance(self.ray_dashboard, bool):
+            fail("ray_dashboard", self.ray_dashboard, "must be true or false")
+        if self.ray_address is not None and not (
+            isinstance(self.ray_address, str) and self.ray_address
+        ):
+            fail("ray_address", self.ray_address, "must be 'auto' or host:port")
+        for name in ("ray_address", "ray_dashboard"):
+            if getattr(self, name) and self.executor != "ray":
+                fail(name, getattr(self, name), f"needs the ray executor, not {self.executor}")
+        if self.ray_dashboard and self.ray_address is not None:
+            why = "serves a local Ray's dashboard; the cluster at ray_address serves its own"
+            fail("ray_dashboard", self.ray_dashboard, why)
 
     def ladder(self) -> Fidelity | None:
         """The fidelity ladder, checked (None: one fidelity, the budget's)."""
@@ -182,25 +177,25 @@ class RunConfig:
         if budget.schedule == "wsd" and budget.warmup_steps is not None:
             first = decay_start(ladder.rungs[0], budget)
             if first < budget.warmup_steps:
-                _fail(
-                    "budget.warmup_steps",
-                    budget.warmup_steps,
-                    f"must end before the first rung's decay (step {first} of {ladder.rungs[0]})",
-                )
+                why = f"must end before the first rung's decay (step {first} of {ladder.rungs[0]})"
+                fail("warmup_steps", budget.warmup_steps, why, "budget")
+        if ladder.rungs[-1] > MAX_STEPS:
+            fail("rungs", list(ladder.rungs), f"must be at most {MAX_STEPS} steps", "fidelity")
         return ladder
 
     def train_config(self) -> TrainConfig:
         """The budget of every proxy run, seeded by the run and threaded by cpus_per_eval."""
+        reject_unknown_fields(TrainConfig, self.budget, "budget")
         for owned in ("seed", "threads"):
             if owned in self.budget:
-                _fail(
-                    f"budget.{owned}",
-                    self.budget[owned],
-                    f"is set by the run's {owned.replace('threads', 'cpus_per_eval')}",
-                )
-        return TrainConfig.from_dict(
-            self.budget | {"seed": self.seed, "threads": self.cpus_per_eval}
-        )
+                why = f"is set by the run's {owned.replace('threads', 'cpus_per_eval')}"
+                fail(owned, self.budget[owned], why, "budget")
+        try:
+            return TrainConfig.from_dict(
+                self.budget | {"seed": self.seed, "threads": self.cpus_per_eval}
+            )
+        except ConfigError as e:  # TrainConfig.lr=0 is the config file's budget.lr
+            raise e.within("budget") from None
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -213,18 +208,34 @@ class RunConfig:
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """A YAML or JSON mapping; any problem is a UsageError naming the file."""
-    if not path.is_file():
+    """A YAML or JSON mapping; any problem is a UsageError naming the file (and for a syntax
+    error, the line and column)."""
+    if path.is_dir():
+        raise UsageError(f"config file {path} is a directory (give a YAML or JSON file)")
+    if not path.exists():
         raise UsageError(f"config file {path} does not exist")
     try:
-        d = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise UsageError(
-            f"config file {path} is not valid YAML/JSON ({str(e).splitlines()[0]})"
-        ) from None
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"config file {path} cannot be read ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"config file {path} is not UTF-8 text (byte {e.start})") from None
+    try:
+        d = yaml.safe_load(text)  # JSON is YAML too
+    except yaml.YAMLError as e:
+        raise UsageError(f"config file {path} is not valid YAML/JSON: {_yaml_error(e)}") from None
     if not isinstance(d, dict):
         raise UsageError(f"config file {path} must hold a mapping of config keys")
     return d
+
+
+def _yaml_error(e: yaml.YAMLError) -> str:
+    """`line L, column C: problem` (PyYAML counts from 0; editors count from 1)."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if mark is None:
+        return problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -245,9 +256,10 @@ def resolve(preset: str | None, config_file: Path | None, flags: dict[str, Any])
 
     Every problem is a UsageError with one line naming it.
     """
-    file = read_config_file(config_file) if config_file else {}
-    name = preset or file.get("preset") or "tiny"
-    if name not in PRESETS:
+    file = read_config_file(config_file) if config_file is not None else {}
+    name = preset if preset is not None else file.get("preset")  # "" is a name, and unknown
+    name = "tiny" if name is None else name
+    if not isinstance(name, str) or name not in PRESETS:
         raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
     d = RunConfig().to_dict()
     for layer in (PRESETS[name], file, {k: v for k, v in flags.items() if v is not None}):

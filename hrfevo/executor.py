@@ -23,12 +23,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from hrfevo.config import RunConfig
 from hrfevo.errors import UsageError
 from hrfevo.problem import Candidate, Problem
 from hrfevo.storage import finite, record_id
 
 FAULT = "fault"  # the status of an evaluation the machine could not run: never journaled
+
+
+@dataclass(frozen=True, kw_only=True)
+class Execution:
+    """Where and how evaluations run: all an executor needs of a run's settings.
+
+    `make_executor` (hrfevo.run) fills it from the run's `RunConfig`, which checks the values
+    and names the flags; an executor made directly (tests, a notebook) takes these defaults.
+    """
+
+    cpus_per_eval: int = 1  # CPU cores (torch threads) per evaluation
+    gpus_per_eval: float = 0.0  # GPUs per evaluation; fractions such as 0.25 share a GPU
+    eval_timeout: float | None = None  # seconds before an evaluation is a machine fault
+    max_retries: int = 2  # runs again of an evaluation that ended in a machine fault
+    ray_address: str | None = None  # Ray: None starts a local Ray; "auto" or host:port joins
+    ray_dashboard: bool = False  # Ray: serve the dashboard from a local Ray
 
 
 @dataclass(frozen=True)
@@ -124,16 +139,15 @@ def _record(
 class Executor(ABC):
     """Runs jobs for one problem. Use as a context manager so workers are always released.
 
-    Every executor runs evaluations on the CPU unless `cfg.gpus_per_eval` asks for a GPU, so
-    a GPU that happens to be visible never changes the results. A job that ends in a machine
-    FAULT is submitted again, up to `cfg.max_retries` times (`settle`).
+    Every executor runs evaluations on the CPU unless `settings.gpus_per_eval` asks for a GPU,
+    so a GPU that happens to be visible never changes the results. A job that ends in a machine
+    FAULT is submitted again, up to `settings.max_retries` times (`settle`).
     """
 
-    def __init__(self, problem: Problem, cfg: RunConfig | None = None) -> None:
-        self.cfg = cfg  # execution settings (Ray needs them)
-        wants_gpu = cfg is not None and cfg.gpus_per_eval > 0
-        self.problem = problem.on_device("auto" if wants_gpu else "cpu")
-        self.max_retries = cfg.max_retries if cfg is not None else 2
+    def __init__(self, problem: Problem, settings: Execution | None = None) -> None:
+        self.settings = settings or Execution()
+        self.problem = problem.on_device("auto" if self.settings.gpus_per_eval > 0 else "cpu")
+        self.max_retries = self.settings.max_retries
         self.attempts: dict[str, int] = {}  # key -> attempts that ended in a fault
 
     def settle(self, job: Job, record: dict[str, Any]) -> dict[str, Any] | None:

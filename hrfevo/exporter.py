@@ -3,7 +3,8 @@
     DIR/config.json, model.safetensors   SpectralLM.from_pretrained(DIR) loads them
     DIR/genome.json                      the genome (usable as a `hrfevo run --seeds` file)
     DIR/metrics.json                     validation and test loss, perplexity, FLOPs, params
-    DIR/MODEL_CARD.md                    provenance, selection and neighbours on the front
+    DIR/MODEL_CARD.md                    intended use and limitations, a sample, the run's
+                                         transformer baseline, selection and provenance
 
 Evaluations keep no weights. Export re-trains the chosen genome with the run's recorded budget
 and seed through the same `model.train.train`, with the recorded thread count and on the kind
@@ -33,9 +34,21 @@ from hrfevo.model_card import model_card
 from hrfevo.problems.spectral import open_corpus
 from hrfevo.selection import Selection, choose, parse_select
 from hrfevo.storage import check_new_dir, staged_dir, write_json
-from model import ModelConfig, SpectralLM
-from model.data import Corpus
-from model.train import TrainConfig, TrainResult, evaluate, resolve_device, train
+from model import (
+    ByteTokenizer,
+    Corpus,
+    ModelConfig,
+    SpectralLM,
+    TrainConfig,
+    TrainResult,
+    evaluate,
+    resolve_device,
+    train,
+)
+
+# The model card's sample: sampling settings, and the prompt's source and length.
+SAMPLE = {"max_new_tokens": 160, "temperature": 0.8, "top_k": 40, "seed": 0}
+PROMPT_CHARS = 32
 
 # The proxy run's val_loss is reproduced exactly on the same CPU build; a different machine
 # or torch build may differ in the last bits. Beyond this relative gap, something changed.
@@ -189,11 +202,43 @@ def test_split_loss(plan: ExportPlan, model: SpectralLM) -> float | None:
     return evaluate(model, plan.corpus.test, cfg.eval_tokens, cfg.batch_size)
 
 
+def sample_prompt(corpus: Corpus) -> str:
+    """Up to PROMPT_CHARS characters of the first non-blank whole line of the held-out test
+    split (the validation split when there is none): text the model has not trained on."""
+    held_out = corpus.test if len(corpus.test) else corpus.val
+    text = ByteTokenizer().decode(held_out[:4096]).replace("\ufffd", "")
+    lines = text.split("\n")[1:-1] or text.split("\n")  # whole lines, if there are any
+    line = next((ln.strip() for ln in lines if ln.strip()), "")
+    return line[:PROMPT_CHARS] or "The "
+
+
+def sample(model_dir: Path, corpus: Corpus) -> dict[str, Any]:
+    """A continuation sampled on the CPU from the saved model, as `hrfevo generate model_dir
+    --prompt P` with SAMPLE's settings prints it: {"prompt", "text" (prompt included),
+    "device", and SAMPLE's settings}."""
+    import torch
+
+    model = SpectralLM.from_pretrained(model_dir, device=torch.device("cpu")).eval()
+    prompt = sample_prompt(corpus)
+    ids = torch.from_numpy(ByteTokenizer().encode(prompt).astype("int64"))[None]  # (1, T)
+    generator = torch.Generator().manual_seed(int(SAMPLE["seed"]))
+    with torch.no_grad():
+        out = model.generate(
+            ids,
+            int(SAMPLE["max_new_tokens"]),
+            float(SAMPLE["temperature"]),
+            int(SAMPLE["top_k"]),
+            generator=generator,
+        )
+    text = ByteTokenizer().decode(out[0])
+    return {"prompt": prompt, "text": text, "device": "cpu", **SAMPLE}
+
+
 def write(plan: ExportPlan, model: SpectralLM, result: TrainResult) -> Path:
     """Write the directory beside `plan.out`, then rename it into place."""
     with staged_dir(plan.out) as tmp:
         model.save_pretrained(tmp)
-        m = metrics(plan, model, result)
+        m = metrics(plan, model, result) | {"sample": sample(tmp, plan.corpus)}
         write_json(tmp / "genome.json", plan.genome.to_dict())
         write_json(tmp / "metrics.json", m)
         (tmp / "MODEL_CARD.md").write_text(model_card(plan, m), encoding="utf-8")

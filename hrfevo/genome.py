@@ -21,9 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from model import BasisSpec, ModelConfig
-from model.ffn import hidden_width
-from model.wavelets import canonical_wavelet
+from model import BasisSpec, ModelConfig, canonical_wavelet, hidden_width
 
 KEY_LENGTH = 16  # hex digits of sha256: 64 bits, ample for one run's few thousand genomes
 
@@ -111,9 +109,14 @@ class Genome:
 
 
 def describe(g: Genome) -> str:
-    """One line: width, layers, wavelet (if used), embedding and basis size."""
-    short = {"wavelet": "W", "fourier": "F", "attention": "A"}
-    parts = [f"d{g.arch.d_model}", "".join(short[m] for m in g.arch.mixers)]
+    """One line: width, layers, wavelet (if used), embedding and basis size.
+
+    E.g. `d32 WF sym2/2/sum spectral[10] ffn3.13/α0.61`: d_model 32; one letter per layer, the
+    first of its mixer's name (W wavelet, F fourier, A attention); the wavelet, its levels and
+    band mixing, when a layer uses it; the embedding with its number of basis functions; the
+    FFN's width multiplier and spectral share α.
+    """
+    parts = [f"d{g.arch.d_model}", "".join(m[0].upper() for m in g.arch.mixers)]
     if "wavelet" in g.arch.mixers:
         parts.append(f"{g.wavelet.name}/{g.wavelet.levels}/{g.wavelet.mixing}")
     parts.append(g.arch.embedding + (f"[{len(g.basis)}]" if g.arch.embedding != "table" else ""))

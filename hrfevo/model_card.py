@@ -1,14 +1,17 @@
-"""MODEL_CARD.md for an exported model: what it is, how good, how chosen, where it came from."""
+"""MODEL_CARD.md for an exported model: what it is and is not for, how good it is against the
+run's transformer baseline, what it writes, how it was chosen and where it came from."""
 
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from typing import TYPE_CHECKING, Any
 
 from hrfevo.api import Record, genes
 from hrfevo.genome import Genome, describe
-from hrfevo.run import versions
+from hrfevo.markdown import code_block, plural, table
+from hrfevo.versions import versions
 
 if TYPE_CHECKING:
     from hrfevo.exporter import ExportPlan
@@ -20,18 +23,16 @@ def model_card(plan: ExportPlan, metrics: dict[str, Any]) -> str:
     """The card's Markdown; `metrics` is what metrics.json holds."""
     sections = (
         _header(plan),
+        _intended_use(plan, metrics),
         _metrics(metrics),
+        _baseline(plan),
+        _sample(plan, metrics),
         _architecture(plan),
         _selection(plan, metrics),
         _neighbours(plan),
         _provenance(plan),
     )
     return "\n\n".join(sections) + "\n"
-
-
-def markdown_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
 
 
 def _header(plan: ExportPlan) -> str:
@@ -48,6 +49,106 @@ model = SpectralLM.from_pretrained("{out}")
 ```
 
 or, from the shell, `hrfevo generate {out} --prompt "def " --max-new-tokens 200`."""
+
+
+def _intended_use(plan: ExportPlan, m: dict[str, Any]) -> str:
+    cfg = plan.model_cfg
+    tested = m.get("test_loss") is not None
+    ppl, split = (m["test_perplexity"], "test") if tested else (m["perplexity"], "validation")
+    budget = "`--retrain-steps`" if plan.retrained else "the search's proxy budget"
+    points = (
+        f"**Byte tokens.** It reads and writes raw UTF-8 bytes (vocabulary {cfg.vocab_size}): any "
+        "text and no tokenizer, but a byte is a fraction of a word. Its perplexity is *per "
+        "byte*, so it cannot be set beside another model's perplexity per word or per subword "
+        "token; bits per byte can.",
+        f"**What its perplexity means.** A {split} perplexity of {ppl:.1f} means the model is, on "
+        f"average, as unsure of the next byte as a uniform choice among {ppl:.1f} bytes would "
+        f"be: {cfg.vocab_size} is blind guessing, 1 certainty.",
+        f"**A proxy budget.** It trained for {m['steps_done']:,} steps ({m['train_tokens']:,} "
+        f"tokens), {budget}: enough to rank architectures against each other (how faithfully, "
+        "`hrfevo calibrate` measures), not to make a good language model. Every number here is "
+        "a briefly trained model's, and a longer training may rank architectures differently.",
+        f"**Its data and context.** It saw only the training split of `{plan.run.config.data}` "
+        f"(see Provenance) and reads at most {cfg.seq_len} bytes of context.",
+    )
+    return (
+        "## Intended use and limitations\n\nA research artefact: one point of a search for "
+        "cheap causal spectral language models, for studying how harmonic embeddings and "
+        "wavelet or Fourier token mixers trade perplexity against compute. It is not a "
+        "general-purpose text generator, and it has had no instruction tuning or safety "
+        "filtering.\n\n" + "\n".join(f"- {p}" for p in points)
+    )
+
+
+def _baseline(plan: ExportPlan) -> str:
+    """The exported genome against the run's seeded transformer, as the search scored both."""
+    title = "## Against the run's transformer baseline\n\n"
+    ev = plan.run.evaluations
+    keys = list(ev.loc[ev["baseline"] & ev["seeded"], "key"])
+    if not keys:
+        return title + (
+            "The run was not seeded with the transformer baseline (`--seeds` named none, or it "
+            "did not fit the search space), so there is none to compare with."
+        )
+    key, base = plan.record["key"], keys[0]
+    if key == base:
+        return title + "The exported model *is* the run's transformer baseline."
+    by = {(r["key"], r.get("rung", 0)): r for r in plan.run.journal}
+    rung = min(plan.record.get("rung", 0), max(g for k, g in by if k == base))
+    mine, theirs = by[key, rung], by[base, rung]
+    if theirs["status"] != "ok":
+        return title + f"The baseline `{base}` {theirs['status']}: {theirs.get('error')}."
+    steps = theirs["metrics"].get("steps_done", "?")
+    lower = ""
+    if rung < plan.record.get("rung", 0):
+        lower = (
+            f" The baseline stopped at rung {rung} of the fidelity ladder, so both are compared "
+            f"there: this model's numbers above come from its longer training."
+        )
+    return (
+        title
+        + f"Both as the search scored them: trained for {steps} steps with the same budget and "
+        f"seed, on the validation split (the baseline has no test score).{lower}\n\n"
+        + table(("", "this model", f"transformer `{base}`", "ratio"), _versus(mine, theirs))
+        + "\n\nRatio: this model's value over the baseline's; lower is better for each."
+    )
+
+
+COMPARED = (  # journal metric, its name in the card, its format
+    ("perplexity", "perplexity (validation)", ".2f"),
+    ("bits_per_byte", "bits per byte", ".3f"),
+    ("flops_per_token", "forward FLOPs per token", ",.0f"),
+    ("params", "parameters", ",.0f"),
+)
+
+
+def _versus(mine: Record, theirs: Record) -> list[tuple[Any, ...]]:
+    rows = []
+    for name, label, fmt in COMPARED:
+        a, b = mine["metrics"][name], theirs["metrics"][name]
+        rows.append((label, f"{a:{fmt}}", f"{b:{fmt}}", f"{a / b:.2f}"))
+    return rows
+
+
+def printable(text: str) -> str:
+    """`text` with control characters other than newline and tab shown as U+FFFD."""
+    return "".join(c if c.isprintable() or c in "\n\t" else "\ufffd" for c in text)
+
+
+def _sample(plan: ExportPlan, m: dict[str, Any]) -> str:
+    s = m["sample"]
+    settings = (
+        f"--max-new-tokens {s['max_new_tokens']} --temperature {s['temperature']:g} "
+        f"--top-k {s['top_k']} --seed {s['seed']}"
+    )
+    return (
+        "## A sample\n\nNot chosen or edited: the prompt is the start of the first line of the "
+        f"held-out text, and {plural(s['max_new_tokens'], 'byte')} were sampled after it on the "
+        f"CPU ({settings}). Run `hrfevo generate {shlex.quote(str(plan.out))} --prompt "
+        f"{shlex.quote(s['prompt'])} {settings}` to see it again. A model trained this briefly "
+        "writes bytes that are often not valid UTF-8; they show as �, as do control "
+        "characters.\n\n" + code_block(printable(s["text"]), "text")
+    )
 
 
 def _metrics(m: dict[str, Any]) -> str:
@@ -70,9 +171,9 @@ def _metrics(m: dict[str, Any]) -> str:
     return (
         "## Metrics\n\nThe search chose this genome by its validation loss, so quote the test "
         "loss: the test split was held out from the search and scored only here.\n\n"
-        + markdown_table(("metric", "value"), rows)
+        + table(("metric", "value"), rows)
         + "\n\nFLOPs per token by component (analytic, forward, at the full context):\n\n"
-        + markdown_table(("component", "FLOPs"), parts)
+        + table(("component", "FLOPs"), parts)
     )
 
 
@@ -80,7 +181,7 @@ def _architecture(plan: ExportPlan) -> str:
     rows = [(k, "" if v is None else v) for k, v in genes(plan.genome).items()]
     return (
         "## Architecture\n\n"
-        + markdown_table(("gene", "value"), rows)
+        + table(("gene", "value"), rows)
         + "\n\nThe full genome (basis functions included) is in `genome.json`; "
         "`hrfevo run --seeds genome.json` starts a search from it."
     )
@@ -124,7 +225,7 @@ def _neighbours(plan: ExportPlan) -> str:
     return (
         f"## Neighbours on the final front\n\nThe front has {len(front)} members; up to "
         f"{NEIGHBOURS} on each side in FLOPs order.{note}\n\n"
-        + markdown_table(("", "key", "perplexity", "FLOPs/token", "params", "genes"), rows)
+        + table(("", "key", "perplexity", "FLOPs/token", "params", "genes"), rows)
     )
 
 
@@ -171,7 +272,7 @@ def _provenance(plan: ExportPlan) -> str:
     libs = [(k, run_versions.get(k, "?"), now.get(k, "?")) for k in sorted(now)]
     return (
         "## Provenance\n\n"
-        + markdown_table(("", ""), rows)
+        + table(("", ""), rows)
         + "\n\nLibrary versions:\n\n"
-        + markdown_table(("library", "search", "export"), libs)
+        + table(("library", "search", "export"), libs)
     )

@@ -12,9 +12,12 @@ the state an evaluation at the rung below returned as `result["state"]`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from hrfevo.encoding import Encoding
 
 Candidate = dict[str, Any]
 Objectives = tuple[float, ...]
@@ -30,8 +33,11 @@ class Problem(ABC):
         """A random candidate."""
 
     @abstractmethod
-    def vary(self, a: Candidate, b: Candidate, rng: np.random.Generator) -> Candidate:
-        """A child of two parents (crossover and mutation)."""
+    def vary(
+        self, a: Candidate, b: Candidate, rng: np.random.Generator
+    ) -> tuple[Candidate, Candidate]:
+        """Two children of two parents: crossed over (as a problem's crossover probability
+        says), then each mutated. A strategy may keep one or both."""
 
     @abstractmethod
     def key(self, x: Candidate) -> str:
@@ -64,6 +70,14 @@ class Problem(ABC):
         """This problem with its evaluations on `device`: "cpu", or "auto" (the GPU a worker was
         given, if any). Executors that place evaluations call it; the default ignores it."""
         return self
+
+    def encoding(self) -> Encoding:
+        """A fixed-length encoding of the candidates, for samplers that need one (Optuna's)."""
+        raise NotImplementedError(f"{type(self).__name__} offers no fixed-length encoding")
+
+    def penalty(self) -> Objectives | None:
+        """The objectives of a failed candidate (None: candidates never fail)."""
+        return None
 
     def hv_point(self, objectives: Objectives) -> Objectives:
         """Where a point sits in the space the hypervolume is measured in."""

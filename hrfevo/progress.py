@@ -1,54 +1,126 @@
-"""Live progress on stderr: generation, evaluations done and pending, and the current front.
+"""Live progress on stderr: the run directory, each generation, each evaluation, the front.
 
-On a terminal the per-evaluation line is redrawn in place; in a log (not a TTY) only one
-summary per generation is printed, so logs stay short.
+Generations are numbered from 0 (the initial population) here as in pareto.csv,
+hypervolume.csv, the plots and `hrfevo status`; "(2 of 4)" counts them. Each evaluation
+updates the elapsed time, the wall seconds per evaluation so far and an ETA: those seconds
+times the evaluations left (this generation's pending ones, and `per_generation` for each
+generation still to come). On a terminal the evaluation line is redrawn in place; in a log
+(not a TTY) each finished evaluation gets a line of its own.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
+import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from hrfevo.problem import Problem
+from hrfevo.units import clock, duration
 
 SHOWN = 5  # front members listed after each generation
 
 
 class Progress:
-    def __init__(self, problem: Problem, target: int, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        target: int,
+        run_dir: Path | None = None,
+        per_generation: float | None = None,
+        stream: TextIO | None = None,
+    ) -> None:
+        """`per_generation`: evaluations a generation makes (for the ETA; None: no ETA until
+        a generation has finished)."""
         # sys.stderr is looked up now, not at import, so a replaced stderr is honoured.
-        self.problem, self.target = problem, target
+        self.problem, self.target, self.run_dir = problem, target, run_dir
+        self.per_generation = per_generation
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
-        self.done = 0
+        self.began: float | None = None  # when the first generation of this session started
+        self.done = 0  # evaluations finished this session
+        self.generation = 0  # the generation in progress, or the next one between generations
+        self.running = False  # whether `generation` has started and not finished
+        self.pending = 0  # evaluations of this generation submitted and not yet finished
+        self.open_line = False  # a redrawn line without its newline yet
 
     def _print(self, text: str) -> None:
-        print(("\r\033[K" if self.tty else "") + text, file=self.stream, flush=True)
+        clear = "\r\033[K" if self.open_line else ""  # the redrawn line gives way
+        self.open_line = False
+        print(clear + text, file=self.stream, flush=True)
+
+    def end_line(self) -> None:
+        """Finish a line redrawn in place, so what follows (Ctrl-C's message) starts afresh."""
+        if self.open_line:
+            print(file=self.stream, flush=True)
+            self.open_line = False
+
+    def _count(self, generation: int) -> str:
+        return f"generation {generation} ({generation + 1} of {self.target})"
 
     def generation_started(self, generation: int, new: int, cached: int) -> None:
-        self.done = 0
-        head = f"generation {generation + 1}/{self.target}"
-        self._print(f"{head}: {new} to evaluate, {cached} from the journal")
+        if self.began is None:
+            self.began = time.monotonic()
+            if self.run_dir is not None:
+                where = shlex.quote(str(self.run_dir))
+                self._print(f"run directory {self.run_dir}  (hrfevo status {where})")
+        self.generation, self.running, self.pending = generation, True, new
+        self._print(f"{self._count(generation)}: {new} to evaluate, {cached} from the journal")
 
     def evaluated(self, record: dict[str, Any], pending: int) -> None:
         self.done += 1
-        if not self.tty:
-            return
-        m = record["metrics"]
-        result = f"ppl {m['perplexity']:.2f}" if record["status"] == "ok" else record["status"]
+        self.pending = pending
+        first = self.problem.objective_names[0]
+        ok = record["status"] == "ok"
+        result = f"{first} {record['metrics'][first]:.4g}" if ok else record["status"]
         rung = f" rung {record['rung']}" if record.get("rung") else ""  # a promotion
-        line = f"  {self.done} done, {pending} pending | {record['key']}{rung} {result}"
-        print(f"\r\033[K{line}", end="", file=self.stream, flush=True)
+        what = f"{record['key']}{rung} {result}"
+        counts = f"{self.done} done, {pending} pending"
+        if self.tty:
+            line = f"  {counts} | {what} | {self.timing()}"
+            print(f"\r\033[K{line}", end="", file=self.stream, flush=True)
+            self.open_line = True
+        else:
+            self._print(f"  [{self.elapsed()}] {what} ({counts}; {self.rate()})")
 
     def generation_finished(
         self, generation: int, stats: dict[str, Any], front: list[dict[str, Any]]
     ) -> None:
+        self.generation, self.running, self.pending = generation + 1, False, 0
         self._print(
-            f"generation {generation + 1}/{self.target} done: front {int(stats['front_size'])}, "
+            f"{self._count(generation)} done: front {int(stats['front_size'])}, "
             f"hypervolume {stats['hypervolume']:.4f}, {int(stats['evaluations'])} evaluations, "
-            f"{int(stats['failures'])} failed"
+            f"{int(stats['failures'])} failed | {self.timing()}"
         )
         names = self.problem.objective_names
         for r in sorted(front, key=lambda r: r["metrics"][names[0]])[:SHOWN]:
             values = "  ".join(f"{n} {r['metrics'][n]:.4g}" for n in names)
             self._print(f"    {values}  {self.problem.describe(r['candidate'])}")
+
+    def elapsed(self) -> str:
+        return clock(time.monotonic() - self.began) if self.began is not None else "0:00"
+
+    def seconds_per_evaluation(self) -> float | None:
+        if self.began is None or not self.done:
+            return None
+        return (time.monotonic() - self.began) / self.done
+
+    def eta(self) -> float | None:
+        """Seconds left: the wall seconds per evaluation so far times the evaluations left."""
+        each = self.seconds_per_evaluation()
+        later = max(0, self.target - self.generation - self.running)  # generations to start
+        per_generation = self.per_generation
+        if per_generation is None and self.generation and self.done:
+            per_generation = self.done / self.generation  # this session's own rate
+        if each is None or per_generation is None:
+            return None
+        return each * (self.pending + later * per_generation)
+
+    def rate(self) -> str:
+        each, eta = self.seconds_per_evaluation(), self.eta()
+        speed = f"{each:.1f} s/eval" if each is not None else "? s/eval"
+        return f"{speed}, eta {duration(eta) if eta is not None else '?'}"
+
+    def timing(self) -> str:
+        return f"{self.elapsed()} elapsed, {self.rate()}"

@@ -1,188 +1,162 @@
-"""A run's report: `hrfevo report RUN [--out DIR]`, by default into reports/<run>/.
+"""A run's report, or several runs compared: `hrfevo report RUN [RUN ...] [--out DIR]`.
+
+One run, by default into reports/<run name>/:
 
     pareto.png       perplexity against FLOPs per token, fronts by generation (hrfevo.plots)
-    hypervolume.png  hypervolume per generation
+    hypervolume.png  hypervolume per generation, with the evaluations done by then
     fidelity.png     with a fidelity ladder: Kendall τ between rungs per generation
-    summary.md       config, evaluation counts, failures, the top of the front, the figures
+    summary.md       config, evaluation counts, failures, the front (keys as in pareto.png)
 
-A report is derived from the run directory alone, so re-running it refreshes the files in
-place (each one replaced atomically); the run itself is only read.
+Several runs (strategies, seeds; same objectives, space and corpus), by default into
+reports/compare-<names>/ (`hrfevo.comparison`):
+
+    pareto.png       every run's final front on one plot
+    hypervolume.png  hypervolume against evaluations and against CPU-seconds
+    curves.csv       those curves, one row per evaluation of each run (hrfevo.curves)
+    summary.md       one row per run, with the hypervolume each reached at equal cost
+
+`fmt` ("svg", "pdf") replaces png. A report is derived from the run directories alone and
+only reads them. Its directory must be new, empty, or an earlier report's own (nothing in it
+but the files a report writes, with a summary.md a report wrote): that one is refreshed, each
+file replaced atomically, and the report files this report does not write (figures of another
+format, a fidelity figure) removed. Any other non-empty directory is refused, as `hrfevo run`,
+`train` and `export` refuse one.
 """
 
 from __future__ import annotations
 
-import json
-import platform
-import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import yaml
-from matplotlib.figure import Figure
-
-from hrfevo.api import RunData
 from hrfevo.errors import UsageError
-from hrfevo.model_card import markdown_table
-from hrfevo.plots import fidelity_figure, hypervolume_figure, pareto_figure
-from hrfevo.selection import knee
 from hrfevo.storage import atomic_replace, atomic_write_text
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from hrfevo.api import RunData
+
+# This module imports matplotlib and pandas only when it draws, so that the CLI can read
+# FORMATS without them.
+
 REPORTS = Path("reports")
-TOP = 10  # front members listed in summary.md
+FORMATS = ("png", "svg", "pdf")
+FIGURES = ("pareto", "hypervolume", "fidelity")
+TABLES = ("summary.md", "curves.csv")
+TITLE = "# HRFEvo "  # how every summary.md a report writes begins
 DPI = 150
-SETTINGS = ("preset", "data", "seed", "strategy", "population", "generations", "objectives")
+LONGEST_NAME = 80  # a default comparison directory's name beyond this is shortened
 
 
-def report(run: str | Path | RunData, out: str | Path | None = None) -> Path:
-    """Write the report of `run` into `out` (default reports/<run name>/); returns `out`."""
-    data = run if isinstance(run, RunData) else RunData(run)
+def report(run: str | Path | RunData, out: str | Path | None = None, fmt: str = "png") -> Path:
+    """Write the report of `run` into `out` (default reports/<run name>/); returns `out`.
+
+    A run in which every evaluation failed gets a summary.md of its failures and no figures.
+    """
+    from hrfevo.plots import fidelity_figure, hypervolume_figure, pareto_figure
+    from hrfevo.summary import summary
+
+    _check_format(fmt)
+    data = _load(run)
     target = Path(out) if out is not None else REPORTS / data.name
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"--out {target} exists and is not a directory")
-    if not data.front_records:
-        raise UsageError(f"{data.path} has no successful evaluations yet: nothing to report")
+    _check_out(target)
+    figures: dict[str, Callable[[RunData], Figure]] = {}
+    if data.front_records:
+        figures = {"pareto": pareto_figure, "hypervolume": hypervolume_figure}
+        if data.problem.rungs > 1:
+            figures["fidelity"] = fidelity_figure
     target.mkdir(parents=True, exist_ok=True)
-    _save(pareto_figure(data), target / "pareto.png")
-    _save(hypervolume_figure(data), target / "hypervolume.png")
-    if data.problem.rungs > 1:
-        _save(fidelity_figure(data), target / "fidelity.png")
-    atomic_write_text(target / "summary.md", summary(data))
+    for name, draw in figures.items():
+        _save(draw(data), target / f"{name}.{fmt}")
+    atomic_write_text(target / "summary.md", summary(data, list(figures), fmt))
+    _remove_stale(target, [f"{name}.{fmt}" for name in figures] + ["summary.md"])
     return target
 
 
-def _save(fig: Figure, path: Path) -> None:
-    atomic_replace(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format=path.suffix[1:]))
+def compare(
+    runs: Sequence[str | Path | RunData], out: str | Path | None = None, fmt: str = "png"
+) -> Path:
+    """Overlay several runs in `out` (default reports/compare-<names>/); returns `out`.
+
+    Runs with other objectives, search spaces or corpora, or a run given twice, are refused
+    (UsageError) before anything is written.
+    """
+    from hrfevo import comparison
+    from hrfevo.curves import hypervolume_curve
+
+    _check_format(fmt)
+    data = [_load(r) for r in runs]
+    comparison.check_comparable(data)
+    target = Path(out) if out is not None else REPORTS / _compare_name(data)
+    _check_out(target)
+    labels = comparison.labels(data)
+    curves = [hypervolume_curve(d) for d in data]
+    target.mkdir(parents=True, exist_ok=True)
+    _save(comparison.pareto_overlay(data, labels), target / f"pareto.{fmt}")
+    _save(comparison.hypervolume_overlay(data, curves, labels), target / f"hypervolume.{fmt}")
+    table = comparison.curves_table(curves, labels, data)
+    atomic_write_text(target / "curves.csv", table.to_csv(index=False))
+    atomic_write_text(target / "summary.md", comparison.summary(data, curves, labels, fmt))
+    _remove_stale(target, [f"pareto.{fmt}", f"hypervolume.{fmt}", "curves.csv", "summary.md"])
+    return target
 
 
-def summary(run: RunData) -> str:
-    """summary.md: the run at a glance, with the figures beside it."""
-    parts = (
-        _overview(run),
-        _config(run),
-        _evaluations(run),
-        _failures(run),
-        _front(run),
-        _fidelity(run),
-        "## Figures\n\n![Pareto front](pareto.png)\n\n![Hypervolume](hypervolume.png)"
-        + ("\n\n![Fidelity](fidelity.png)" if run.problem.rungs > 1 else ""),
-    )
-    return "\n\n".join(parts) + "\n"
+def _load(run: str | Path | RunData) -> RunData:
+    from hrfevo.api import RunData
+
+    data = run if isinstance(run, RunData) else RunData(run)
+    if not data.journal:
+        raise UsageError(f"{data.path} has no evaluations yet: nothing to report")
+    return data
 
 
-def _overview(run: RunData) -> str:
-    done, target = run.view.generation, run.view.target
-    state = "finished" if done >= target else "in progress"
-    hosts = sorted({str(r.get("worker", {}).get("host")) for r in run.records})
-    devices = sorted({str(d) for d in run.evaluations["device"].dropna()})
-    return (
-        f"# HRFEvo run `{run.name}`\n\n"
-        f"`{run.path.resolve()}`, created {run.info.get('created', '?')}: generation "
-        f"{done}/{target} ({state}). Evaluated on {', '.join(hosts)} "
-        f"({', '.join(devices)}). Written by `hrfevo report` on {platform.node()} at "
-        f"{time.strftime('%Y-%m-%d %H:%M')}; re-run it to refresh."
-    )
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
 
 
-def _config(run: RunData) -> str:
-    cfg = run.config.to_dict()
-    rows = [(k, f"`{json.dumps(cfg[k])}`") for k in SETTINGS]
-    rows += [
-        (
-            "seeds",
-            f"{len(run.info.get('seed_genomes', []))} genomes from "
-            + (", ".join(cfg["seeds"]) or "none" if cfg["seeds"] is not None else "the default"),
-        ),
-        ("budget", f"`{json.dumps(cfg['budget'])}`"),
-    ]
-    return (
-        "## Configuration\n\n"
-        + markdown_table(("setting", "value"), rows)
-        + "\n\n<details><summary>Full config (usable as <code>hrfevo run --config</code>)"
-        + "</summary>\n\n```yaml\n"
-        + yaml.safe_dump(cfg, default_flow_style=None, sort_keys=True, width=96)
-        + "```\n\n</details>"
-    )
+def _compare_name(runs: list[RunData]) -> str:
+    name = "compare-" + "+".join(r.name for r in runs)
+    if len(name) <= LONGEST_NAME:
+        return name
+    return f"compare-{runs[0].name}+{len(runs) - 1}-more"
 
 
-def _evaluations(run: RunData) -> str:
-    ev, hv = run.evaluations, run.hypervolume
-    counts = ev["status"].value_counts()
-    total = ", ".join(f"{n} {status}" for status, n in counts.items())
-    new = hv["evaluations"].diff().fillna(hv["evaluations"]).astype(int)
-    rows = [
-        (int(g), n, int(f), int(s), f"{h:.4f}")
-        for g, n, f, s, h in zip(
-            hv["generation"], new, hv["failures"], hv["front_size"], hv["hypervolume"], strict=True
+def report_files() -> set[str]:
+    """Every file name a report may write."""
+    return {f"{stem}.{fmt}" for stem in FIGURES for fmt in FORMATS} | set(TABLES)
+
+
+def is_report_dir(path: Path) -> bool:
+    """Whether `path` holds nothing but an earlier report's files (and the temporary files an
+    interrupted atomic write leaves), summary.md among them."""
+    ours = report_files()
+    names = {p.name for p in path.iterdir()}
+    temporary = {f".{name}.tmp" for name in ours}
+    if "summary.md" not in names or not names <= ours | temporary:
+        return False
+    with open(path / "summary.md", encoding="utf-8", errors="replace") as f:
+        return f.read(len(TITLE)) == TITLE
+
+
+def _check_out(target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} exists and is not a directory (choose another --out)")
+    if target.is_dir() and any(target.iterdir()) and not is_report_dir(target):
+        raise UsageError(
+            f"{target} exists, is not empty and is not an earlier report (choose another --out)"
         )
-    ]
-    return f"## Evaluations\n\n{len(ev)} genomes evaluated: {total}.\n\n" + markdown_table(
-        ("generation", "new evaluations", "failures so far", "front size", "hypervolume"),
-        rows,
-    )
 
 
-def _fidelity(run: RunData) -> str:
-    """With a ladder: how many genomes reached each rung, and how well the rungs agree."""
-    ladder = run.config.ladder()
-    if ladder is None or run.fidelity.empty:
-        return "## Fidelity\n\nOne fidelity: every genome trained for the budget's steps."
-    reached = [sum(r.get("rung", 0) >= n for r in run.records) for n in range(len(ladder.rungs))]
-    last = run.fidelity[run.fidelity["generation"] == run.fidelity["generation"].max()]
-    rows = [
-        (f"{r.rung_from} → {r.rung_to}", r.n, f"{r.kendall_tau:.2f}", f"{r.spearman:.2f}")
-        for r in last.itertuples()
-    ]
-    steps = ", ".join(f"{s}" for s in ladder.rungs)
-    return (
-        f"## Fidelity\n\nLadder of {steps} steps, promoting {ladder.promote:.0%} of each rung; "
-        f"genomes reaching each rung: {' / '.join(map(str, reached))}. Rank agreement of "
-        "perplexity between rungs, over every genome evaluated at both:\n\n"
-        + markdown_table(("rungs", "genomes", "Kendall τ", "Spearman"), rows)
-    )
+def _remove_stale(target: Path, written: list[str]) -> None:
+    """Remove an earlier report's files that this one did not replace."""
+    for stale in report_files() - set(written):
+        (target / stale).unlink(missing_ok=True)
 
 
-def _failures(run: RunData) -> str:
-    failed = run.evaluations[run.evaluations["status"] != "ok"]
-    if failed.empty:
-        return "## Failures\n\nNone."
-    rows = [
-        (r.key, r.generation, r.status, str(r.error or "").replace("|", "\\|"))
-        for r in failed.itertuples()
-    ]
-    return "## Failures\n\n" + markdown_table(("key", "generation", "status", "error"), rows)
-
-
-def _front(run: RunData) -> str:
-    front: pd.DataFrame = run.front().head(TOP)
-    best = knee(run.front_records, run.problem)["key"]
-    header = (
-        *("key", "perplexity", "bits/byte", "FLOPs/token", "params", "d_model", "layers"),
-        *("mixers", "embedding", "bases", "wavelet", "ffn×", "α", "heads"),
-    )
-    rows = [_front_row(r, best) for _, r in front.iterrows()]
-    shown = f"the {len(front)} best" if len(run.front_records) > TOP else "all"
-    return (
-        f"## Final front\n\n{len(run.front_records)} members; {shown} by perplexity. "
-        "★ marks the knee (`hrfevo export --select knee`), † a transformer baseline.\n\n"
-        + markdown_table(header, rows)
-    )
-
-
-def _front_row(r: pd.Series, knee_key: str) -> tuple[object, ...]:
-    mark = ("★" if r["key"] == knee_key else "") + ("†" if r["baseline"] else "")
-    return (
-        f"{r['key']} {mark}".strip(),
-        f"{r['perplexity']:.2f}",
-        f"{r['bits_per_byte']:.3f}",
-        f"{r['flops_per_token']:,.0f}",
-        f"{r['params']:,}",
-        r["d_model"],
-        r["n_layers"],
-        r["mixers"],
-        r["embedding"],
-        r["n_bases"],
-        "" if pd.isna(r["wavelet"]) else r["wavelet"],
-        f"{r['ffn_mult']:g}",
-        f"{r['spectral_share']:g}",
-        "" if pd.isna(r["n_heads"]) else int(r["n_heads"]),
-    )
+def _save(fig: Figure, path: Path) -> None:
+    fmt = path.suffix[1:]
+    # No creation date in svg or pdf metadata: the figures of an unchanged run do not change.
+    meta = {"png": {}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}[fmt]
+    atomic_replace(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format=fmt, metadata=meta))

@@ -13,20 +13,21 @@ Every input is checked before the directory is created or touched: bad input is 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
-import platform
 import sys
 import time
-from importlib import metadata
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
-from hrfevo.config import EXECUTION_FIELDS, RunConfig
+from hrfevo.config import EXECUTION_FIELDS, MAX_GENERATIONS, RunConfig
 from hrfevo.errors import UsageError
-from hrfevo.executor import Executor
+from hrfevo.executor import Execution, Executor
 from hrfevo.executors import EXECUTORS
 from hrfevo.genome import Genome, transformer_genome
 from hrfevo.operators import repair
@@ -37,22 +38,13 @@ from hrfevo.search import CHECKPOINT, JOURNAL, Observer, Search
 from hrfevo.space import SearchSpace
 from hrfevo.storage import Journal, atomic_write_json, check_new_dir, locked, read_json
 from hrfevo.strategies import STRATEGIES
-from model.data import Corpus, contamination
-from model.train import seed_stream
+from hrfevo.versions import versions
+from model import Corpus, contamination, is_int, memory_problem, seed_stream
 
 RUN_FILE = "run.json"
-RUN_FORMAT = 3  # bumped whenever the run directory's layout or meaning changes
-LIBRARIES = ("hrfevo", "torch", "numpy", "deap", "ray", "PyWavelets", "pandas", "moocore")
-
-
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for lib in LIBRARIES:
-        try:
-            found[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            found[lib] = "not installed"
-    return found
+# Bumped whenever the run directory's layout or meaning changes. 4: the checkpoint records the
+# search settings' digests and the journal's length, which resume checks.
+RUN_FORMAT = 4
 
 
 # ---- seeds ---------------------------------------------------------------------------------
@@ -68,7 +60,12 @@ def seed_genomes(cfg: RunConfig) -> list[dict[str, Any]]:
             if problems:
                 raise UsageError(f"seed genome from {source} does not fit the space: {problems[0]}")
             out.append(g.to_dict())
-    return out[: cfg.population]
+    if len(out) > cfg.population:  # refused, not cut: which ones to drop is the user's choice
+        raise UsageError(
+            f"the seeds give {len(out)} genomes (a run directory gives its whole front), more "
+            f"than the population of {cfg.population}: name fewer, or raise --population"
+        )
+    return out
 
 
 def _genomes_from(source: str, space: SearchSpace) -> list[Genome]:
@@ -114,12 +111,14 @@ def build_search(
     observer: Observer | None,
     executor: Executor | None = None,
     data_sha256: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Search:
+    """The run's search; `settings` (`search_settings`) goes into every checkpoint."""
     problem = make_problem(cfg, data_sha256)
     rng = np.random.default_rng(seed_stream(cfg.seed, "search"))  # not the batches' stream
     strategy = STRATEGIES[cfg.strategy](problem, cfg.population, rng, seeds)
     runner = executor or make_executor(cfg, problem)
-    return Search(run_dir, problem, strategy, runner, observer, cfg.ladder())
+    return Search(run_dir, problem, strategy, runner, observer, cfg.ladder(), settings)
 
 
 def make_problem(cfg: RunConfig, data_sha256: str | None = None) -> SpectralProblem:
@@ -135,9 +134,11 @@ def make_problem(cfg: RunConfig, data_sha256: str | None = None) -> SpectralProb
 
 
 def make_executor(cfg: RunConfig, problem: Problem) -> Executor:
+    """The run's executor, given only its execution settings (an executor knows no RunConfig)."""
     if cfg.executor not in EXECUTORS:
         raise UsageError(f"executor {cfg.executor!r} is not available here")
-    return EXECUTORS[cfg.executor](problem, cfg=cfg)
+    settings = Execution(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(Execution)})
+    return EXECUTORS[cfg.executor](problem, settings)
 
 
 def absolute_data(spec: str) -> str:
@@ -152,6 +153,7 @@ def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
     if (out / RUN_FILE).exists():
         raise UsageError(f"{out} already holds a run; continue it with `hrfevo resume {out}`")
     check_new_dir(out)
+    check_memory(cfg)
     cfg = dataclasses.replace(cfg, data=absolute_data(cfg.data))
     seeds = seed_genomes(cfg)
     corpus = open_corpus(cfg.data, cfg.space.seq_len + 1)
@@ -173,9 +175,48 @@ def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
         atomic_write_json(out / RUN_FILE, run_info)
         warn_contamination(leaked, corpus.name)
         with locked(out / RUN_FILE):
-            search = build_search(cfg, out, seeds, observer, executor, corpus.sha256)
+            settings = search_settings(run_info)
+            search = build_search(cfg, out, seeds, observer, executor, corpus.sha256, settings)
             search.run(cfg.generations)
     return out
+
+
+def search_settings(info: dict[str, Any]) -> dict[str, str]:
+    """A digest of each search setting in run.json `info`: every config field except the
+    EXECUTION_FIELDS (which resume may change), the seed genomes and the corpus (its hash
+    and split). Every checkpoint records them, and resume refuses a run.json that no longer
+    matches, naming the settings that changed."""
+    config = {k: v for k, v in info["config"].items() if k not in EXECUTION_FIELDS}
+    corpus = {k: info["data"].get(k) for k in ("sha256", "split")}
+    settings = config | {"seed_genomes": info["seed_genomes"], "corpus": corpus}
+    return {name: _digest(value) for name, value in settings.items()}
+
+
+def _digest(value: Any) -> str:
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def check_memory(cfg: RunConfig) -> None:
+    """UsageError if the largest genome of the space cannot train on this machine: a width or a
+    batch with digits too many is refused in a second, with the estimate (`model.memory`).
+
+    Evaluations on a cluster (`ray_address`) run on machines this one cannot measure: there
+    it is the cluster's memory that decides, when an evaluation runs.
+    """
+    if cfg.ray_address is not None:
+        return
+    gpu = cfg.gpus_per_eval > 0 and torch.cuda.is_available()
+    device = torch.device("cuda" if gpu else "cpu")
+    batch = cfg.train_config().batch_size
+    for model_cfg in cfg.space.largest_models():
+        why = memory_problem(model_cfg, batch, device)
+        if why:
+            raise UsageError(
+                f"the largest {model_cfg.layer_mixers[0]} model of the space (d_model "
+                f"{model_cfg.d_model}, {model_cfg.n_layers} layers, seq_len {model_cfg.seq_len}, "
+                f"budget.batch_size {batch}): {why}; narrow the space or lower the batch size"
+            )
 
 
 CONTAMINATION_WARNING = 0.05  # share of evaluation windows also found verbatim in train
@@ -206,20 +247,59 @@ def resume(
     as recorded.
     """
     view = RunView(run_dir)  # checks the directory before anything runs
-    if generations is not None and generations < 0:
-        raise UsageError(f"--generations must be >= 0, got {generations}")
-    target = generations if generations is not None else view.target
+    target = view.target if generations is None else check_target(view, generations)
     cfg = with_execution(view.config, execution or {})
     view.corpus()  # the bytes, and the split, the run started on
+    view.check_unchanged()
+    check_memory(cfg)
     with locked(run_dir / RUN_FILE), make_executor(cfg, view.problem()) as runner:
-        seeds = view.info["seed_genomes"]
-        build_search(cfg, run_dir, seeds, observer, runner, view.info["data"]["sha256"]).run(target)
+        seeds, sha256 = view.info["seed_genomes"], view.info["data"]["sha256"]
+        settings = search_settings(view.info)
+        build_search(cfg, run_dir, seeds, observer, runner, sha256, settings).run(target)
     return run_dir
+
+
+def all_failed(run_dir: Path) -> str | None:
+    """One line when every evaluation of the run failed, for `hrfevo run` and `resume` to exit
+    non-zero with: such a run has no front, whatever its status. None if one succeeded, or
+    none ran (generations 0)."""
+    records = RunView(run_dir).records()
+    if not records or any(r["status"] == "ok" for r in records):
+        return None
+    examples: dict[str, str] = {}  # the kind of failure (the exception's name) -> one message
+    kinds: Counter[str] = Counter()
+    for r in records:
+        kind, _, why = str(r.get("error") or r["status"]).partition(": ")
+        kinds[kind] += 1
+        examples.setdefault(kind, why[:160])
+    common = "; ".join(
+        f"{kind} x{n}" + (f" (e.g. {examples[kind]})" if examples[kind] else "")
+        for kind, n in kinds.most_common(3)
+    )
+    more = f"; {len(kinds) - 3} other kinds" if len(kinds) > 3 else ""
+    return (
+        f"every one of the {len(records)} evaluations failed, so the run has no front: "
+        f"{common}{more} (`hrfevo report {run_dir}` lists them)"
+    )
+
+
+def check_target(view: RunView, generations: int) -> int:
+    """`resume --generations N`: a target the run has not passed yet (it may be lowered to the
+    generations finished, which ends the run where it is)."""
+    if not (is_int(generations) and 0 <= generations <= MAX_GENERATIONS):
+        raise UsageError(f"--generations {generations}: must be from 0 to {MAX_GENERATIONS}")
+    if generations < view.generation:
+        raise UsageError(
+            f"--generations {generations}: {view.dir} has already finished {view.generation} "
+            f"generations (give {view.generation} or more)"
+        )
+    return generations
 
 
 def with_execution(cfg: RunConfig, execution: dict[str, Any]) -> RunConfig:
     """`cfg` with new execution settings (None: keep the recorded one). `eval_timeout` 0 clears
-    the time-out; moving to the serial executor drops it too, as serial cannot stop a job."""
+    the time-out; moving to the serial executor drops it too, as serial cannot stop a job, and
+    the Ray settings with it; joining a cluster drops the local Ray's dashboard."""
     unknown = sorted(set(execution) - set(EXECUTION_FIELDS))
     if unknown:
         raise UsageError(f"resume cannot change {', '.join(unknown)}: not an execution setting")
@@ -228,6 +308,11 @@ def with_execution(cfg: RunConfig, execution: dict[str, Any]) -> RunConfig:
         changes["eval_timeout"] = changes.get("eval_timeout") or None
     if changes.get("executor") == "serial" and changes["eval_timeout"] is not None:
         raise UsageError("--eval-timeout needs the ray executor (serial cannot stop one)")
+    if changes.get("executor") == "serial":  # the recorded Ray settings go with Ray
+        changes.setdefault("ray_address", None)
+        changes.setdefault("ray_dashboard", False)
+    if changes.get("ray_address") is not None:  # a joined cluster serves its own dashboard
+        changes.setdefault("ray_dashboard", False)
     try:
         return dataclasses.replace(cfg, **changes)
     except (ValueError, TypeError) as e:
@@ -285,6 +370,30 @@ class RunView:
             if self.checkpoint
             else self.config.generations
         )
+
+    def check_unchanged(self) -> None:
+        """UsageError unless run.json's search settings and the journal's history are as the
+        last checkpoint recorded them: a hand-edited run.json would change a resumed run,
+        and a deleted or truncated journal would erase its history, without a word."""
+        if self.checkpoint is None:  # stopped before its first checkpoint: nothing recorded
+            return
+        recorded, lines = self.checkpoint.get("settings"), self.checkpoint.get("journal_lines")
+        if not isinstance(recorded, dict) or not is_int(lines):
+            raise UsageError(f"{self.dir / CHECKPOINT} is corrupted (no settings or journal size)")
+        now = search_settings(self.info)
+        changed = sorted(k for k in recorded.keys() | now.keys() if recorded.get(k) != now.get(k))
+        if changed:
+            raise UsageError(
+                f"{self.dir / RUN_FILE}: search settings changed since the last checkpoint "
+                f"({', '.join(changed)}); resume may change only where evaluations run "
+                "(--executor, --cpus-per-eval, ...): restore them, or start a new run"
+            )
+        if self.journal.lines < lines:
+            raise UsageError(
+                f"{self.dir / JOURNAL} has {self.journal.lines} lines, fewer than the {lines} of "
+                f"the checkpoint at generation {self.generation}: it was truncated or deleted "
+                "(restore it, or start a new run)"
+            )
 
     def corpus(self) -> Corpus:
         """The run's corpus, checked to be byte for byte, and split for split, the recorded one."""

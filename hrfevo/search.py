@@ -27,7 +27,7 @@ import pandas as pd
 from hrfevo.errors import MachineFaultError
 from hrfevo.executor import FAULT, Executor, Job
 from hrfevo.fidelity import Fidelity, Ladder, Score
-from hrfevo.pareto import front, write_logs
+from hrfevo.pareto import Logs, front
 from hrfevo.problem import Candidate, Objectives, Problem
 from hrfevo.storage import Journal, atomic_replace, atomic_write_json, read_json, record_id
 from hrfevo.strategy import Strategy
@@ -56,11 +56,16 @@ class Search:
         executor: Executor,
         observer: Observer | None = None,
         fidelity: Fidelity | None = None,
+        settings: dict[str, str] | None = None,
     ) -> None:
+        """`settings`: digests of the run's search settings, recorded in every checkpoint for
+        `hrfevo resume` to check (see `hrfevo.run.search_settings`)."""
         self.run_dir, self.problem, self.strategy = run_dir, problem, strategy
         self.executor, self.observer = executor, observer
+        self.settings = settings
         run_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(run_dir / JOURNAL)
+        self.logs = Logs(run_dir, problem)
         self.ladder = Ladder(fidelity) if fidelity and len(fidelity.rungs) > 1 else None
         self.generation = 0  # generations finished
         self.target = 0  # generations to reach (resume may raise it)
@@ -194,9 +199,11 @@ class Search:
         return front(done, self.problem)
 
     def save(self) -> pd.DataFrame:
-        """Checkpoint (atomically), then rewrite the derived logs; returns the hypervolume log."""
+        """Checkpoint (atomically), then bring the derived logs up to it; returns the
+        hypervolume log. The logs are extended by the generations since the last save; the
+        first save of a process rewrites them, which repairs any a kill left behind."""
         atomic_write_json(self.run_dir / CHECKPOINT, self.state_dict())
-        return write_logs(self.run_dir, self.records(), self.problem, self.generation)
+        return self.logs.update(self.records(), self.generation)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -204,6 +211,9 @@ class Search:
             "target": self.target,
             "archive": self.archive,
             "strategy": self.strategy.state_dict(),
+            "settings": self.settings,
+            # Lines the journal held at this checkpoint: fewer later means it lost history.
+            "journal_lines": self.journal.lines,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -211,5 +221,7 @@ class Search:
         self.archive = list(state["archive"])
         self.archived = set(self.archive)
         self.strategy.load_state_dict(state["strategy"])
+        if self.settings is None:
+            self.settings = state.get("settings")
         for record in self.journal.records.values():  # the candidates promotions may need
             self.candidates.setdefault(record["key"], record["candidate"])

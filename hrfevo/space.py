@@ -7,30 +7,33 @@ back on by a mutation, and `to_model_config` passes it to `ModelConfig` either w
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, NoReturn
+from typing import Any
 
 import pywt
 
 from hrfevo.genome import Genome
-from model import FAMILIES
-from model.config import (
+from model import (
     BAND_MIXING_CHOICES,
     EMBEDDING_CHOICES,
+    FAMILIES,
     MIXER_CHOICES,
+    ModelConfig,
+    fail,
+    is_int,
+    is_number,
     max_wavelet_levels,
     reject_unknown_fields,
+    wavelet_aliases,
 )
-from model.wavelets import wavelet_aliases
 
 # Basis frequencies stay half a cycle below Nyquist (D/2), where a sine of some phases samples
 # to all zeros on the grid.
 NYQUIST_MARGIN = 0.5
-
-
-def _fail(name: str, value: Any, why: str) -> NoReturn:
-    raise ValueError(f"space.{name}={value!r}: {why}")
+WHERE = "space"  # how its errors name a field: space.d_model=[64, 16]: ...
 
 
 @dataclass(kw_only=True)
@@ -61,55 +64,78 @@ class SearchSpace:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "seq_len", "max_wavelet_taps"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                _fail(name, getattr(self, name), "must be a positive integer")
+            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
+                fail(name, getattr(self, name), "must be a positive integer", WHERE)
         if self.vocab_size < 256:
-            _fail("vocab_size", self.vocab_size, "byte tokens need at least 256")
-        for name in ("n_layers", "levels", "n_bases", "ffn_mult", "spectral_share"):
-            self._check_range(name)
+            fail("vocab_size", self.vocab_size, "byte tokens need at least 256", WHERE)
+        for name in ("n_layers", "levels", "n_bases"):
+            self._check_range(name, is_int, "integers")
+        for name in ("ffn_mult", "spectral_share"):
+            self._check_range(name, is_number, "finite numbers")
         self._check_subset("mixers", MIXER_CHOICES)
         self._check_subset("wavelet_families", tuple(pywt.families(short=True)))
         self._check_subset("band_mixing", BAND_MIXING_CHOICES)
         self._check_subset("embeddings", EMBEDDING_CHOICES)
         self._check_subset("basis_families", tuple(FAMILIES))
-        if not self.d_model or any(not isinstance(d, int) or d < 2 or d % 2 for d in self.d_model):
-            _fail("d_model", self.d_model, "must be a non-empty list of positive even integers")
+        self._check_choices("d_model", "even integers >= 2", lambda d: d >= 2 and d % 2 == 0)
         if self.n_bases[0] < 1 or self.n_bases[1] > min(self.d_model):
-            _fail("n_bases", self.n_bases, f"must lie within [1, min(d_model)={min(self.d_model)}]")
+            why = f"must lie within [1, min(d_model)={min(self.d_model)}]"
+            fail("n_bases", self.n_bases, why, WHERE)
         if self.spectral_share[0] < 0 or self.spectral_share[1] > 1:
-            _fail("spectral_share", self.spectral_share, "must lie within [0, 1]")
+            fail("spectral_share", self.spectral_share, "must lie within [0, 1]", WHERE)
         if self.ffn_mult[0] <= 0:
-            _fail("ffn_mult", self.ffn_mult, "minimum must be > 0")
-        if not self.n_heads or any(not isinstance(h, int) or h < 1 for h in self.n_heads):
-            _fail("n_heads", self.n_heads, "must be a non-empty list of positive integers")
+            fail("ffn_mult", self.ffn_mult, "minimum must be > 0", WHERE)
+        self._check_choices("n_heads", "positive integers", lambda h: h >= 1)
         for name in ("max_flops_per_token", "max_params"):
             cap = getattr(self, name)
-            if cap is not None and (
-                not isinstance(cap, int | float) or isinstance(cap, bool) or not cap > 0
-            ):
-                _fail(name, cap, "must be a positive number, or null for no cap")
+            if cap is not None and not (is_number(cap) and cap > 0):
+                fail(name, cap, "must be a positive number, or null for no cap", WHERE)
         if not self.wavelets:
-            _fail(
-                "wavelet_families",
-                self.wavelet_families,
-                f"no wavelet with <= {self.max_wavelet_taps} taps fits seq_len={self.seq_len}",
-            )
+            why = f"no wavelet with <= {self.max_wavelet_taps} taps fits seq_len={self.seq_len}"
+            fail("wavelet_families", self.wavelet_families, why, WHERE)
         if "attention" in self.mixers and any(not self.heads_for(d) for d in self.d_model):
-            _fail("n_heads", self.n_heads, "some d_model choice has no head count with even size")
+            why = "some d_model choice has no head count with even size"
+            fail("n_heads", self.n_heads, why, WHERE)
 
-    def _check_range(self, name: str) -> None:
+    def _check_range(self, name: str, kind: Callable[[Any], bool], kinds: str) -> None:
+        """A [min, max] pair of `kinds` (as `kind` tells them) with 0 <= min <= max."""
         lo_hi = getattr(self, name)
-        if not (isinstance(lo_hi, list | tuple) and len(lo_hi) == 2 and 0 <= lo_hi[0] <= lo_hi[1]):
-            _fail(name, lo_hi, "must be [min, max] with 0 <= min <= max")
+        if not (
+            isinstance(lo_hi, list | tuple)
+            and len(lo_hi) == 2
+            and all(kind(v) for v in lo_hi)
+            and 0 <= lo_hi[0] <= lo_hi[1]
+        ):
+            fail(name, lo_hi, f"must be [min, max]: two {kinds} with 0 <= min <= max", WHERE)
         if name in ("n_layers", "levels") and lo_hi[0] < 1:
-            _fail(name, lo_hi, "minimum must be >= 1")
+            fail(name, lo_hi, "minimum must be >= 1", WHERE)
         setattr(self, name, list(lo_hi))
 
+    def _check_choices(self, name: str, kinds: str, ok: Callable[[int], bool]) -> None:
+        """A list of numbers to choose from, strictly increasing: [64, 16] is refused rather
+        than sorted, because the order is the one random draws index (a sorted copy would
+        draw other genomes), and it may be a reversed [min, max] that meant a range."""
+        values = getattr(self, name)
+        if not (
+            isinstance(values, list | tuple) and values and all(is_int(v) and ok(v) for v in values)
+        ):
+            fail(name, values, f"must be a non-empty list of {kinds}", WHERE)
+        if any(a >= b for a, b in itertools.pairwise(values)):
+            why = f"must be strictly increasing: it lists the choices, e.g. {sorted(set(values))}"
+            fail(name, values, why, WHERE)
+        setattr(self, name, list(values))
+
     def _check_subset(self, name: str, known: tuple[str, ...]) -> None:
+        """A non-empty list of names from `known`, each at most once."""
         chosen = getattr(self, name)
-        bad = [c for c in chosen if c not in known] if isinstance(chosen, list) else chosen
-        if not chosen or bad:
-            _fail(name, chosen, f"unknown {bad}; choose a non-empty subset of {', '.join(known)}")
+        if not isinstance(chosen, list) or not chosen:
+            fail(name, chosen, f"must be a non-empty list chosen from {', '.join(known)}", WHERE)
+        bad = [c for c in chosen if c not in known]
+        if bad:
+            why = f"unknown {bad}; choose a non-empty subset of {', '.join(known)}"
+            fail(name, chosen, why, WHERE)
+        if len(set(chosen)) != len(chosen):
+            fail(name, chosen, "names a choice twice (each once: the draw is uniform)", WHERE)
 
     @cached_property
     def wavelets(self) -> list[str]:
@@ -138,6 +164,33 @@ class SearchSpace:
     def heads_for(self, d_model: int) -> list[int]:
         """Head counts that split d_model into heads of even size (RoPE rotates pairs)."""
         return [h for h in self.n_heads if d_model % h == 0 and (d_model // h) % 2 == 0]
+
+    def largest_models(self) -> list[ModelConfig]:
+        """The biggest model of each mixer in this space, for estimating the memory a genome
+        may need: the widest and deepest, with the longest cascade, the largest embedding,
+        FFN and basis the space allows. Memory adds up layer by layer, so no genome that
+        mixes mixers needs more than the largest of these."""
+        d_model = self.d_model[-1]  # the choices increase
+        wavelet = max(self.wavelets, key=self.max_levels)
+        embedding = next(e for e in ("hybrid", "table", "spectral") if e in self.embeddings)
+        return [
+            ModelConfig(
+                vocab_size=self.vocab_size,
+                seq_len=self.seq_len,
+                d_model=d_model,
+                n_layers=self.n_layers[1],
+                mixer=mixer,
+                wavelet=wavelet,
+                wavelet_levels=self.max_levels(wavelet),
+                band_mixing="gate" if "gate" in self.band_mixing else self.band_mixing[0],
+                embedding=embedding,
+                harmonic_bases=self.n_bases[1],
+                n_heads=max(self.heads_for(d_model) or self.n_heads),
+                ffn_mult=self.ffn_mult[1],
+                spectral_share=self.spectral_share[0],  # below 1: the MLP is built
+            )
+            for mixer in self.mixers
+        ]
 
     def problems(self, g: Genome) -> list[str]:
         """Every way in which a genome falls outside this space (empty if it fits).

@@ -70,11 +70,22 @@ def finite(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_new_dir(out: Path) -> None:
-    """An output directory must be new or empty, so no earlier result is overwritten."""
+    """An output directory must be new or empty, so no earlier result is overwritten, and it
+    must be possible to create it, so no work is done for a path that cannot be written.
+
+    Output is written beside `out` and renamed into place (`staged_dir`), or into `out`, so
+    the nearest existing directory above it must be one this process may write to.
+    """
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
         raise UsageError(f"--out {out} exists and is not empty (choose a new directory)")
+    above = next(p for p in out.absolute().parents if p.exists())  # "/" exists
+    if not above.is_dir():
+        raise UsageError(f"--out {out}: {above} is a file, not a directory")
+    for folder in (above, out) if out.is_dir() else (above,):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"--out {out}: no permission to write in {folder}")
 
 
 @contextlib.contextmanager
@@ -137,6 +148,7 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.records: dict[str, dict[str, Any]] = {}
+        self.lines = 0  # complete lines: a checkpoint records it, and resume checks it
         self._valid_bytes = 0
         if path.exists():
             self._load()
@@ -150,6 +162,7 @@ class Journal:
                 raise ValueError(f"{self.path}: line {i + 1} is not valid JSON") from None
             self.records.setdefault(record_id(record["key"], record.get("rung", 0)), record)
             self._valid_bytes += len(line) + 1
+            self.lines += 1
 
     def __contains__(self, key: str) -> bool:
         return key in self.records
@@ -166,4 +179,5 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
         self._valid_bytes += len(line)
+        self.lines += 1
         self.records.setdefault(record_id(record["key"], record.get("rung", 0)), record)

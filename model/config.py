@@ -10,27 +10,19 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import pywt
 
 from model.basis import BasisSpec, default_basis
+from model.checks import fail, is_int, reject_unknown_fields
+from model.mixers import MIXERS
 
-MIXER_CHOICES = ("wavelet", "fourier", "attention")
+MIXER_CHOICES = tuple(MIXERS)  # the mixer registry's names
 EMBEDDING_CHOICES = ("spectral", "hybrid", "table")
 BAND_MIXING_CHOICES = ("sum", "gate")
 WAVELETS = tuple(pywt.wavelist(kind="discrete"))
-
-
-def _fail(name: str, value: Any, why: str) -> NoReturn:
-    raise ValueError(f"ModelConfig.{name}={value!r}: {why}")
-
-
-def reject_unknown_fields(cls: type, d: dict[str, Any], where: str) -> None:
-    """Raise a ValueError naming every key of `d` that is not a field of the dataclass `cls`."""
-    unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-    if unknown:
-        raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
+WHERE = "ModelConfig"  # how its errors name a field: ModelConfig.d_model=0: ...
 
 
 def max_wavelet_levels(wavelet: str, seq_len: int) -> int:
@@ -69,8 +61,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         for name in ("vocab_size", "seq_len", "d_model", "n_layers", "n_heads", "wavelet_levels"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                _fail(name, value, "must be a positive integer")
+            if not is_int(value) or value < 1:
+                fail(name, value, "must be a positive integer", WHERE)
         self._check_mixers()
         self._check_choice("embedding", EMBEDDING_CHOICES)
         self._check_choice("band_mixing", BAND_MIXING_CHOICES)
@@ -78,10 +70,11 @@ class ModelConfig:
         if "attention" in self.layer_mixers and (
             self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2
         ):
-            _fail(
+            fail(
                 "n_heads",
                 self.n_heads,
                 f"d_model={self.d_model} must split into heads of even size (for RoPE)",
+                WHERE,
             )
         self._check_basis()
         self._check_number("ffn_mult", lambda v: 0 < v < math.inf, "must be a finite number > 0")
@@ -89,55 +82,62 @@ class ModelConfig:
         self._check_number("dropout", lambda v: 0 <= v < 1, "must lie in [0, 1)")
         for name in ("learn_basis", "tie_head"):
             if not isinstance(getattr(self, name), bool):
-                _fail(name, getattr(self, name), "must be true or false")
+                fail(name, getattr(self, name), "must be true or false", WHERE)
 
     def _check_mixers(self) -> None:
         if isinstance(self.mixer, list | tuple):
             self.mixer = list(self.mixer)
             if len(self.mixer) != self.n_layers:
                 why = f"list needs one entry per layer (n_layers={self.n_layers})"
-                _fail("mixer", self.mixer, why)
+                fail("mixer", self.mixer, why, WHERE)
         for m in self.layer_mixers:
             if m not in MIXER_CHOICES:
                 why = f"unknown mixer {m!r} (choose from {', '.join(MIXER_CHOICES)})"
-                _fail("mixer", self.mixer, why)
+                fail("mixer", self.mixer, why, WHERE)
 
     def _check_wavelet(self) -> None:
         if self.wavelet not in WAVELETS:
-            _fail("wavelet", self.wavelet, "not a discrete PyWavelets wavelet (see pywt.wavelist)")
+            fail(
+                "wavelet",
+                self.wavelet,
+                "not a discrete PyWavelets wavelet (see pywt.wavelist)",
+                WHERE,
+            )
         if "wavelet" in self.layer_mixers:
             deepest = max_wavelet_levels(self.wavelet, self.seq_len)
             if self.wavelet_levels > deepest:
                 why = f"{self.wavelet} allows at most {deepest} levels at seq_len={self.seq_len}"
-                _fail("wavelet_levels", self.wavelet_levels, why)
+                fail("wavelet_levels", self.wavelet_levels, why, WHERE)
 
     def _check_number(self, name: str, ok: Callable[[float], bool], why: str) -> None:
         value = getattr(self, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
-            _fail(name, value, why)  # NaN fails every comparison, so it lands here too
+            fail(name, value, why, WHERE)  # NaN fails every comparison, so it lands here too
 
     def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
         if getattr(self, name) not in choices:
-            _fail(name, getattr(self, name), f"choose from {', '.join(choices)}")
+            fail(name, getattr(self, name), f"choose from {', '.join(choices)}", WHERE)
 
     def _check_basis(self) -> None:
         hb = self.harmonic_bases
         if isinstance(hb, int) and not isinstance(hb, bool):
             if not 1 <= hb <= self.d_model:
-                _fail("harmonic_bases", hb, f"must lie in [1, d_model={self.d_model}]")
+                fail("harmonic_bases", hb, f"must lie in [1, d_model={self.d_model}]", WHERE)
             return
         if not isinstance(hb, list | tuple) or not hb:
-            _fail("harmonic_bases", hb, "must be a positive int or a non-empty list of specs")
+            fail("harmonic_bases", hb, "must be a positive int or a non-empty list of specs", WHERE)
         try:
             specs = [BasisSpec(**s) if isinstance(s, dict) else s for s in hb]
         except TypeError as e:
             raise ValueError(f"ModelConfig.harmonic_bases: bad basis spec ({e})") from None
         if len(specs) > self.d_model:
-            _fail("harmonic_bases", f"<{len(specs)} specs>", f"at most d_model={self.d_model}")
+            fail(
+                "harmonic_bases", f"<{len(specs)} specs>", f"at most d_model={self.d_model}", WHERE
+            )
         for i, spec in enumerate(specs):
             why = spec.problem(self.d_model) if isinstance(spec, BasisSpec) else "not a spec"
             if why:
-                _fail(f"harmonic_bases[{i}]", spec, why)
+                fail(f"harmonic_bases[{i}]", spec, why, WHERE)
         self.harmonic_bases = specs
 
     @property

@@ -99,6 +99,8 @@ def load_corpus(
     DataError if train or val (or test, when test_fraction > 0) has fewer than min_tokens tokens.
     """
     _check_fractions(val_fraction, test_fraction)
+    if not spec:  # Path("") is the working directory: never what an empty spec meant
+        raise DataError("no corpus given (empty spec): use 'builtin', a text file or hf:NAME")
     if spec == "builtin":
         corpus = _builtin_corpus(val_fraction, test_fraction)
     else:

@@ -14,23 +14,25 @@ a run of S steps paused before its decay can be continued into a longer one
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
-from model.config import reject_unknown_fields
+from model.checks import check_int, fail, is_int, is_number, reject_unknown_fields
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 SCHEDULES = ("cosine", "wsd")
+WHERE = "TrainConfig"  # how its errors name a field: TrainConfig.lr=0: ...
+# Bounds that catch a typo before it costs anything. Sizes that cost memory (the batch, the
+# model) are bounded by the memory they need instead: see `model.memory`.
+MAX_SEED = 2**32 - 1  # every RNG takes it: numpy's, torch's (a 64-bit long), Python's
+MAX_STEPS = 10**9  # optimiser steps: years of training for the smallest model on any machine
+MAX_THREADS = 1024  # torch threads
 
 
-def _fail(name: str, value: Any, why: str) -> NoReturn:
-    raise ValueError(f"TrainConfig.{name}={value!r}: {why}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def valid_device(name: Any) -> bool:
+    """Whether `name` is a device a config may name: auto, cpu, cuda or cuda:N."""
+    return isinstance(name, str) and _DEVICE.fullmatch(name) is not None
 
 
 @dataclass
@@ -55,38 +57,39 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if (self.steps is None) == (self.tokens is None):
-            _fail("steps", self.steps, f"give exactly one of steps and tokens={self.tokens!r}")
-        for name in ("steps", "tokens", "batch_size", "eval_tokens"):
+            fail(
+                "steps", self.steps, f"give exactly one of steps and tokens={self.tokens!r}", WHERE
+            )
+        if self.steps is not None:
+            check_int("steps", self.steps, 1, MAX_STEPS, WHERE)
+        for name in ("tokens", "batch_size", "eval_tokens"):
             value = getattr(self, name)
-            if value is not None and not (_is_int(value) and value >= 1):
-                _fail(name, value, "must be a positive integer")
-        if self.warmup_steps is not None and not (
-            _is_int(self.warmup_steps) and self.warmup_steps >= 0
-        ):
-            _fail("warmup_steps", self.warmup_steps, "must be a non-negative integer or None")
+            if value is not None and not (is_int(value) and value >= 1):
+                fail(name, value, "must be a positive integer", WHERE)
+        if self.warmup_steps is not None:
+            check_int("warmup_steps", self.warmup_steps, 0, MAX_STEPS, WHERE)
         if self.schedule not in SCHEDULES:
-            _fail("schedule", self.schedule, f"choose {' or '.join(SCHEDULES)}")
-        if not (_is_int(self.seed) and self.seed >= 0):
-            _fail("seed", self.seed, "must be a non-negative integer")
-        if self.threads is not None and not (_is_int(self.threads) and self.threads >= 1):
-            _fail("threads", self.threads, "must be a positive integer or None")
+            fail("schedule", self.schedule, f"choose {' or '.join(SCHEDULES)}", WHERE)
+        check_int("seed", self.seed, 0, MAX_SEED, WHERE)
+        if self.threads is not None:
+            check_int("threads", self.threads, 1, MAX_THREADS, WHERE)
         self._check_floats()
-        if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
-            _fail("device", self.device, "choose auto, cpu, cuda or cuda:N")
+        if not valid_device(self.device):
+            fail("device", self.device, "choose auto, cpu, cuda or cuda:N", WHERE)
 
     def _check_floats(self) -> None:
         rules = (  # (field, accepted range as a predicate, how to say it)
-            ("lr", lambda v: 0 < v < math.inf, "must be a positive finite number"),
+            ("lr", lambda v: v > 0, "must be a positive finite number"),
             ("warmup", lambda v: 0 <= v < 1, "must lie in [0, 1)"),
             ("min_lr_ratio", lambda v: 0 <= v <= 1, "must lie in [0, 1]"),
             ("decay", lambda v: 0 < v <= 1, "must lie in (0, 1]"),
-            ("weight_decay", lambda v: 0 <= v < math.inf, "must be a finite number >= 0"),
-            ("grad_clip", lambda v: 0 <= v < math.inf, "must be a finite number >= 0 (0: off)"),
+            ("weight_decay", lambda v: v >= 0, "must be a finite number >= 0"),
+            ("grad_clip", lambda v: v >= 0, "must be a finite number >= 0 (0: off)"),
         )
         for name, accepts, why in rules:
             value = getattr(self, name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or not accepts(value):
-                _fail(name, value, why)
+            if not is_number(value) or not accepts(value):
+                fail(name, value, why, WHERE)
 
     def num_steps(self, seq_len: int) -> int:
         """Optimiser steps of the budget for a context of `seq_len` tokens."""
@@ -95,7 +98,14 @@ class TrainConfig:
         assert self.tokens is not None
         steps = self.tokens // (self.batch_size * seq_len)
         if steps < 1:
-            _fail("tokens", self.tokens, f"less than one batch ({self.batch_size}×{seq_len})")
+            fail("tokens", self.tokens, f"less than one batch ({self.batch_size}×{seq_len})", WHERE)
+        if steps > MAX_STEPS:
+            fail(
+                "tokens",
+                self.tokens,
+                f"{steps} steps of {self.batch_size}×{seq_len}, over the {MAX_STEPS} allowed",
+                WHERE,
+            )
         return steps
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,5 +114,5 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Inverse of `to_dict`; an unknown key is a ValueError naming it."""
-        reject_unknown_fields(cls, d, "TrainConfig")
+        reject_unknown_fields(cls, d, WHERE)
         return cls(**d)

@@ -1,4 +1,4 @@
-"""`hrfevo calibrate`: measure how well a preset's proxy ranks genomes against longer training.
+"""`hrfevo calibrate`: measure a proxy: its ranking of genomes against M× longer training.
 
     hrfevo calibrate --preset P [--config F] --data D --genomes N --mult M --out DIR
 
@@ -13,28 +13,26 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
-from typing import Any
 
-from hrfevo.commands.run import add_execution_flags
+from hrfevo.commands.common import add_config_flags, add_execution_flags
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "calibrate",
-        help="measure a proxy: its ranking of genomes against M× longer training",
-        description=__doc__.splitlines()[0] if __doc__ else None,
-    )
-    p.add_argument("--config", type=Path, help="YAML or JSON file of run settings")
-    p.add_argument("--preset", help="smoke, tiny (the default) or small")
-    p.add_argument("--data", help="'builtin' (default), a text file, or hf:NAME[:CONFIG]")
-    p.add_argument("--genomes", type=int, required=True, help="genomes to train (2 to 1000)")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_config_flags(p)
     p.add_argument(
-        "--mult", type=int, required=True, help="the reference trains M × the budget's steps"
+        "--genomes", type=int, required=True, metavar="N", help="genomes to train (2 to 1000)"
     )
-    p.add_argument("--out", type=Path, required=True, help="new or empty output directory")
-    p.add_argument("--seed", type=int, help="seeds the genomes drawn and every training run")
-    add_execution_flags(p)
-    p.set_defaults(func=main)
+    p.add_argument(
+        "--mult",
+        type=int,
+        required=True,
+        metavar="M",
+        help="the reference trains M × the budget's steps",
+    )
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="new or empty output directory"
+    )
+    add_execution_flags(p, default="the preset's")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`hrfevo export`: one genome of a run as a standalone model directory.
+"""`hrfevo export`: a genome of a run as a model that loads and generates on its own.
 
     hrfevo export RUN --out DIR [--select knee|min-perplexity|max-flops:N|key:KEY]
                       [--retrain-steps N]
@@ -14,15 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "export",
-        help="export a genome of a run as a model that loads and generates on its own",
-        description=__doc__.splitlines()[0] if __doc__ else None,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", type=Path, metavar="RUN", help="a run directory")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="new or empty directory")
     p.add_argument(
@@ -39,7 +33,6 @@ def add_parser(sub: Any) -> None:
         help="cpu or cuda[:N] (default: the device kind the run evaluated the genome on, when "
         "this machine has one, else the CPU)",
     )
-    p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -47,6 +40,7 @@ def main(args: argparse.Namespace) -> int:
 
     from hrfevo.exporter import export
 
+    _check_flags(args)
     out = export(args.run_dir, args.out, args.select, args.retrain_steps, args.device, None)
     m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     test = f", test_loss {m['test_loss']:.4f}" if m["test_loss"] is not None else ""
@@ -62,3 +56,21 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """The flags alone, before the run is read (UsageError naming the flag)."""
+    from hrfevo.errors import UsageError
+    from model import MAX_STEPS, resolve_device, valid_device
+
+    steps = args.retrain_steps
+    if steps is not None and not 1 <= steps <= MAX_STEPS:
+        raise UsageError(f"--retrain-steps {steps}: must be from 1 to {MAX_STEPS}")
+    if args.device is None:
+        return
+    if not valid_device(args.device) or args.device == "auto":  # None is export's own choice
+        raise UsageError(f"--device {args.device}: choose cpu, cuda or cuda:N")
+    try:
+        resolve_device(args.device)
+    except ValueError as e:  # cuda:3 on a machine with one GPU, or none
+        raise UsageError(f"--device {args.device}: {str(e).split(': ', 1)[-1]}") from None

@@ -1,31 +1,47 @@
-"""`hrfevo resume`: continue a run from its checkpoint and journal."""
+"""`hrfevo resume`: continue a run from its checkpoint and journal.
+
+    hrfevo resume DIR [--generations N] [--executor E] [--cpus-per-eval N] [...]
+
+Every evaluation in the journal is reused and only those in flight when the run stopped run
+again, so the run ends where an uninterrupted one would. The search settings stay as
+recorded; where the rest runs (the execution flags) may change.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import Any
 
-from hrfevo.commands.run import add_execution_flags
+from hrfevo.commands.common import add_execution_flags, resume_hint
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("resume", help="continue a run", description=__doc__)
-    p.add_argument("run_dir", type=Path, metavar="DIR")
-    p.add_argument("--generations", type=int, help="new generation target (may extend the run)")
-    add_execution_flags(p)  # where the rest runs may change; the search settings may not
-    p.set_defaults(func=main)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=Path, metavar="DIR", help="the run directory to continue")
+    p.add_argument(
+        "--generations",
+        type=int,
+        metavar="N",
+        help="new generation target, which may extend a finished run (default: the run's)",
+    )
+    add_execution_flags(p, default="the run's")  # where the rest runs may change
 
 
 def main(args: argparse.Namespace) -> int:
     from hrfevo import run
     from hrfevo.config import EXECUTION_FIELDS
+    from hrfevo.estimate import per_generation
     from hrfevo.progress import Progress
 
     view = run.RunView(args.run_dir)
     target = args.generations if args.generations is not None else view.target
-    progress = Progress(view.problem(), target)
+    progress = Progress(view.problem(), target, args.run_dir, per_generation(view.config))
     execution = {k: getattr(args, k) for k in EXECUTION_FIELDS}
-    run.resume(args.run_dir, args.generations, progress, execution)
+    with resume_hint(args.run_dir, progress):
+        run.resume(args.run_dir, args.generations, progress, execution)
+    failed = run.all_failed(args.run_dir)
+    if failed:  # as `hrfevo run`: finished, with nothing to show
+        print(f"hrfevo resume: {failed}", file=sys.stderr)
+        return 1
     print(f"run finished: {args.run_dir}")
     return 0

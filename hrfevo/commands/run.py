@@ -1,64 +1,121 @@
-"""`hrfevo run`: start a search in a new run directory."""
+"""`hrfevo run`: start an evolutionary search in a new run directory.
+
+    hrfevo run [--preset P] [--config FILE] [--data SPEC] [--out DIR] [flags]
+    hrfevo run ... --dry-run
+
+Settings come from the preset, then the config file, then the flags (later ones win). The run
+directory holds the config, a journal of every evaluation and a checkpoint per generation, so
+`hrfevo resume DIR` continues it after Ctrl-C, a kill or a crash. With --dry-run, nothing is
+written: the resolved config is printed as YAML (usable as --config), with the evaluations
+the run will make and their time, measured here on a few genomes of its space.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from hrfevo.commands.common import add_config_flags, add_execution_flags, resume_hint
+from hrfevo.strategies import STRATEGIES
+
+if TYPE_CHECKING:
+    from hrfevo.config import RunConfig
+
+OUT = "populations/{preset}-{time}-s{seed}"  # the default run directory; time: %Y%m%d-%H%M%S
+SEARCH_FLAGS = ("data", "seed", "population", "generations", "strategy", "seeds")
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="start an evolutionary search", description=__doc__)
-    p.add_argument("--config", type=Path, help="YAML or JSON file of run settings")
-    p.add_argument("--preset", help="smoke, tiny (the default) or small")
-    p.add_argument("--data", help="'builtin' (default), a text file, or hf:NAME[:CONFIG]")
-    p.add_argument("--out", type=Path, help="run directory (default: populations/<preset>-<time>)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--population", type=int, help="genomes per generation")
-    p.add_argument("--generations", type=int)
-    p.add_argument("--strategy", help="nsga2 (default) or random")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_config_flags(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="run directory to create (default: "
+        + OUT.format(preset="<preset>", time="<YYYYmmdd-HHMMSS>", seed="<seed>")
+        + ")",
+    )
+    p.add_argument("--population", type=int, metavar="N", help="genomes per generation")
+    p.add_argument("--generations", type=int, metavar="N", help="generations to run")
+    p.add_argument(
+        "--strategy",
+        choices=list(STRATEGIES),
+        help=f"how genomes are proposed (default: {next(iter(STRATEGIES))}; random is the "
+        "baseline at the same budget)",
+    )
     p.add_argument(
         "--seeds",
         nargs="+",
         metavar="SEED",
-        help="generation-0 genomes: 'transformer', genome JSON files, run directories",
+        help="generation-0 genomes: 'transformer' (the baseline), genome JSON files, run "
+        "directories (their final front); random genomes fill the rest (default: the "
+        "transformer where the space allows it)",
     )
-    add_execution_flags(p)
-    p.set_defaults(func=main)
-
-
-def add_execution_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", help="ray (default) or serial")
-    p.add_argument("--ray-address", help="join this Ray cluster ('auto' or host:port)")
+    add_execution_flags(p, default="the preset's")
     p.add_argument(
-        "--ray-dashboard",
+        "--dry-run",
         action="store_true",
-        default=None,
-        help="serve Ray's dashboard from the local Ray (off by default)",
+        help="print the resolved config (YAML) and the estimated evaluations and time, "
+        "measured here on a few genomes; write nothing",
     )
-    p.add_argument("--cpus-per-eval", type=int, help="CPU cores (torch threads) per evaluation")
-    p.add_argument("--gpus-per-eval", type=float, help="GPUs per evaluation, e.g. 0.25")
-    p.add_argument(
-        "--eval-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="wall-clock limit per evaluation (ray executor); one past it is a machine fault: "
-        "retried, then the run stops (exit 3) until `hrfevo resume` (where 0 clears the limit)",
-    )
+
+
+def epilog() -> str:
+    """The presets as they resolve (RunConfig defaults included): computed when shown."""
+    from hrfevo.presets import table
+
+    lines = ["presets (a config file and flags override any of this):"]
+    for name, size, executor, space, budget in table():
+        lines += [
+            f"  {name:<6} {size} generations, {executor} executor",
+            f"  {'':<6} space   {space}",
+            f"  {'':<6} budget  {budget}",
+        ]
+    return "\n".join(lines)
+
+
+def default_out(preset: str, seed: int) -> Path:
+    return Path(OUT.format(preset=preset, time=time.strftime("%Y%m%d-%H%M%S"), seed=seed))
 
 
 def main(args: argparse.Namespace) -> int:
     from hrfevo import config, run
+    from hrfevo.estimate import per_generation
     from hrfevo.progress import Progress
 
-    search = ("data", "seed", "population", "generations", "strategy", "seeds")
-    flags = {k: getattr(args, k) for k in search + config.EXECUTION_FIELDS}
+    flags = {k: getattr(args, k) for k in SEARCH_FLAGS + config.EXECUTION_FIELDS}
     cfg = config.resolve(args.preset, args.config, flags)
-    out = (
-        args.out
-        or Path("populations") / f"{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
-    )
-    run.start(cfg, out, Progress(run.make_problem(cfg), cfg.generations))
-    print(f"run finished: {out}  (hrfevo status {out})")
+    out = args.out or default_out(cfg.preset, cfg.seed)
+    if args.dry_run:
+        dry_run(cfg, out)
+        return 0
+    progress = Progress(run.make_problem(cfg), cfg.generations, out, per_generation(cfg))
+    with resume_hint(out, progress):
+        run.start(cfg, out, progress)
+    failed = run.all_failed(out)
+    if failed:  # finished, but with nothing to show: a script must not take it for a result
+        print(f"hrfevo run: {failed}", file=sys.stderr)
+        return 1
+    print(f"run finished: {out}  (hrfevo status {shlex.quote(str(out))})")
     return 0
+
+
+def dry_run(cfg: RunConfig, out: Path) -> None:
+    """Print the resolved config as YAML, then the estimate as YAML comments: the output is
+    itself a config file for `hrfevo run --config`."""
+    import yaml
+
+    from hrfevo.estimate import describe, estimate
+    from hrfevo.run import check_memory, seed_genomes
+
+    seed_genomes(cfg)  # the seeds are checked as a real run checks them
+    check_memory(cfg)  # before a genome of the space is built to measure it
+    sys.stdout.write(yaml.safe_dump(cfg.to_dict(), default_flow_style=None, sort_keys=True))
+    print(f"# dry run: nothing written; without --dry-run this creates {out}")
+    for line in describe(estimate(cfg), cfg):
+        print(textwrap.fill(line, 98, initial_indent="# ", subsequent_indent="#     "))

@@ -1,17 +1,49 @@
-"""`hrfevo status`: where a run stands (generation, evaluations, failures, front, hypervolume,
-and with a fidelity ladder how well each rung ranks genomes as the rungs above do)."""
+"""`hrfevo status`: where a run stands, and its current front.
+
+    hrfevo status DIR
+
+Prints the generations finished (numbered from 0, the initial population, as in pareto.csv,
+hypervolume.csv and the plots), the evaluations and failures, with a fidelity ladder how well
+each rung ranks genomes as the rungs above do, and the front with its hypervolume: one line
+per genome, its key, objectives and genome notation (explained below).
+"""
 
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
-from typing import Any
 
 
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("status", help="summarise a run", description=__doc__)
-    p.add_argument("run_dir", type=Path, metavar="DIR")
-    p.set_defaults(func=main)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=Path, metavar="DIR", help="a run directory")
+
+
+def epilog() -> str:
+    """How to read a genome's one line (`hrfevo.genome.describe`), on a real example."""
+    from hrfevo.genome import ArchGenes, Genome, WaveletGenes, describe
+    from model import BAND_MIXING_CHOICES, EMBEDDING_CHOICES, MIXER_CHOICES, default_basis
+
+    arch = ArchGenes(
+        d_model=32, n_layers=2, mixers=("wavelet", "fourier"), ffn_mult=3.13, spectral_share=0.61
+    )
+    example = Genome(tuple(default_basis(10, 32)), WaveletGenes("sym2", 2, "sum"), arch)
+    letters = ", ".join(f"{m[0].upper()} {m}" for m in MIXER_CHOICES)
+    parts = describe(example).split()
+    meaning = [
+        "d_model, the width of the residual stream",
+        f"one letter per layer, its token mixer: {letters}",
+        "the wavelet (a PyWavelets name), its levels and band mixing "
+        f"({' or '.join(BAND_MIXING_CHOICES)}); only with a wavelet layer",
+        f"the embedding ({', '.join(EMBEDDING_CHOICES)}) and its number of harmonic basis "
+        "functions (none for a table)",
+        "the FFN's hidden width as a multiple of d_model, and α, its spectral share",
+    ]
+    lines = [
+        textwrap.fill(text, 96, initial_indent=f"  {part:<14} ", subsequent_indent=" " * 17)
+        for part, text in zip(parts, meaning, strict=True)
+    ]
+    return "genome notation, e.g. " + " ".join(parts) + ":\n" + "\n".join(lines)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -22,9 +54,9 @@ def main(args: argparse.Namespace) -> int:
     problem, records, front = view.problem(), view.records(), view.front()
     failures = sum(r["status"] != "ok" for r in records)
     print(f"run          {args.run_dir}")
-    print(f"generation   {view.generation}/{view.target}")
+    print(f"generations  {finished(view.generation, view.target)}")
     print(f"evaluations  {len(records)} ({failures} failed)")
-    if problem.rungs > 1:
+    if problem.rungs > 1 and records:
         counts = [sum(r.get("rung", 0) == n for r in records) for n in range(problem.rungs)]
         print(f"rungs        {' / '.join(map(str, counts))} evaluations at rungs 0, 1, ...")
         log = fidelity_log(records, problem, 1 + max(r["generation"] for r in records))
@@ -39,3 +71,10 @@ def main(args: argparse.Namespace) -> int:
         rung = f"  rung {r.get('rung', 0)}" if problem.rungs > 1 else ""
         print(f"  {r['key']}  {values}{rung}  {problem.describe(r['candidate'])}")
     return 0
+
+
+def finished(done: int, target: int) -> str:
+    """'2 of 4 finished (0–1)': generations are numbered from 0, the initial population."""
+    which = "" if not done else f" ({done - 1})" if done == 1 else f" (0–{done - 1})"
+    state = "" if done < target else ", the run is complete"
+    return f"{done} of {target} finished{which}{state}"

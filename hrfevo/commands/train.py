@@ -1,18 +1,19 @@
-"""`hrfevo train`: train one architecture and write its metrics and weights.
+"""`hrfevo train`: train one model (a ModelConfig JSON file) and write its metrics and weights.
 
     hrfevo train --model MODEL.json --data PATH|builtin --steps N --batch-size B --lr LR --out DIR
 
 MODEL.json holds `ModelConfig.to_dict()`. DIR receives metrics.json (the `TrainResult` plus the
 model and training configs) and the weights in `save_pretrained` format (config.json and
 model.safetensors), so `hrfevo generate DIR` and `SpectralLM.from_pretrained(DIR)` load it.
-Every input is checked before anything is written.
+A run whose loss diverged writes metrics.json alone and exits with status 1. Every input, the
+memory training will need included, is checked before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,18 +21,12 @@ from hrfevo.errors import UsageError
 from hrfevo.storage import check_new_dir, finite, staged_dir, write_json
 
 if TYPE_CHECKING:
-    from model import ModelConfig
-    from model.train_config import TrainConfig
+    from model import ConfigError, ModelConfig, TrainConfig
 
 METRICS_FILE = "metrics.json"
 
 
-def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "train",
-        help="train one model (a ModelConfig JSON file) and write its metrics and weights",
-        description=__doc__.splitlines()[0] if __doc__ else None,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, metavar="MODEL.json", help="ModelConfig as JSON")
     p.add_argument(
         "--data",
@@ -51,46 +46,45 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--eval-tokens", type=int, default=65536, help="validation tokens scored (default 65536)"
     )
-    p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     # heavy imports here, so `hrfevo --help` stays quick
     from hrfevo.problems.spectral import open_corpus
-    from model.train import train
+    from model import ConfigError, train
 
     train_cfg = _train_config(args)
     model_cfg = load_model_config(Path(args.model))
     try:
         train_cfg.num_steps(model_cfg.seq_len)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    except ConfigError as e:
+        raise UsageError(_flag_error(e)) from None
     out = Path(args.out)
     check_new_dir(out)
+    _check_memory(model_cfg, train_cfg, args.model)
     corpus = open_corpus(args.data, model_cfg.seq_len + 1)
     model, result = train(model_cfg, train_cfg, corpus)
     metrics = finite(result.to_dict())
     metrics |= {"model": model_cfg.to_dict(), "train": train_cfg.to_dict()}
     with staged_dir(out) as tmp:  # a crash leaves no half-written DIR
-        model.save_pretrained(tmp)
+        if result.status == "ok":  # a diverged model's weights are no model: not written
+            model.save_pretrained(tmp)
         write_json(tmp / METRICS_FILE, metrics)
+    if result.status != "ok":
+        print(
+            f"hrfevo train: {result.status} after {result.steps_done} steps (the loss was not "
+            f"finite: a lower --lr?); no weights written, metrics in {out / METRICS_FILE}",
+            file=sys.stderr,
+        )
+        return 1
     print(_summary(metrics, out))
     return 0
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
     """Check the training flags and build the TrainConfig; UsageError names the flag."""
-    from model.train import resolve_device
-    from model.train_config import TrainConfig
+    from model import ConfigError, TrainConfig, resolve_device
 
-    for flag in ("steps", "tokens", "batch_size", "eval_tokens", "threads"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise UsageError(f"--{flag.replace('_', '-')} {value}: must be a positive integer")
-    if not (args.lr > 0 and math.isfinite(args.lr)):
-        raise UsageError(f"--lr {args.lr}: must be a positive number")
-    if args.seed < 0:
-        raise UsageError(f"--seed {args.seed}: must be >= 0")
     try:
         cfg = TrainConfig(
             steps=args.steps,
@@ -102,13 +96,32 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
             threads=args.threads,
             device=args.device,
         )
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    except ConfigError as e:  # TrainConfig checks each value once; the flag is named here
+        raise UsageError(_flag_error(e)) from None
     try:
         resolve_device(cfg.device)
     except ValueError as e:
         raise UsageError(f"--device {args.device}: {str(e).split(': ', 1)[-1]}") from None
     return cfg
+
+
+def _flag_error(e: ConfigError) -> str:
+    """A TrainConfig field's error as its flag's: `--batch-size 0: must be ...`."""
+    return f"--{e.name.replace('_', '-')} {e.value}: {e.why}"
+
+
+def _check_memory(model_cfg: ModelConfig, train_cfg: TrainConfig, model_file: str) -> None:
+    """UsageError, with the estimate, if training cannot fit on the device (`model.memory`):
+    blamed on the model when one sequence is too many, else on the batch size."""
+    from model import memory_problem, resolve_device
+
+    device = resolve_device(train_cfg.device)
+    alone = memory_problem(model_cfg, 1, device)
+    if alone:
+        raise UsageError(f"model file {model_file!r}, one sequence at a time: {alone}")
+    why = memory_problem(model_cfg, train_cfg.batch_size, device)
+    if why:
+        raise UsageError(f"--batch-size {train_cfg.batch_size}: {why}")
 
 
 def load_model_config(path: Path) -> ModelConfig:
@@ -139,8 +152,6 @@ def load_model_config(path: Path) -> ModelConfig:
 
 
 def _summary(m: dict[str, Any], out: Path) -> str:
-    if m["status"] != "ok":
-        return f"{m['status']} after {m['steps_done']} steps; metrics in {out / METRICS_FILE}"
     return (
         f"val_loss {m['val_loss']:.4f} nats/token (perplexity {m['perplexity']:.2f}, "
         f"{m['bits_per_byte']:.3f} bits/byte), {m['flops_per_token'] / 1e6:.2f} MFLOPs/token, "

@@ -1,9 +1,22 @@
-"""Executors by name. Adding one: a file here and one `EXECUTORS` entry."""
+"""Executors by name. Adding one: a file here and one `EXECUTORS` entry,
+"name": "hrfevo.executors.<file>:<Class>" (imported only when a run uses it; the first entry
+is the default)."""
 
-from hrfevo.executor import Executor
-from hrfevo.executors.ray_executor import RayExecutor
-from hrfevo.executors.serial import SerialExecutor
+from __future__ import annotations
 
-EXECUTORS: dict[str, type[Executor]] = {"ray": RayExecutor, "serial": SerialExecutor}
+from typing import TYPE_CHECKING
 
-__all__ = ["EXECUTORS", "RayExecutor", "SerialExecutor"]
+from hrfevo.registry import Registry
+
+if TYPE_CHECKING:
+    from hrfevo.executor import Executor
+
+EXECUTORS: Registry[Executor] = Registry(
+    "executor",
+    {
+        "ray": "hrfevo.executors.ray_executor:RayExecutor",
+        "serial": "hrfevo.executors.serial:SerialExecutor",
+    },
+)
+
+__all__ = ["EXECUTORS"]

@@ -32,9 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hrfevo.config import RunConfig
 from hrfevo.errors import UsageError
-from hrfevo.executor import Executor, Job, fault_record, run_job
+from hrfevo.executor import Execution, Executor, Job, fault_record, run_job
 from hrfevo.problem import Problem
 
 POLL_SECONDS = 1.0  # longest blocking wait, so Ctrl-C and time-outs are noticed promptly
@@ -102,31 +101,31 @@ def check_reachable(address: str) -> None:
 class RayExecutor(Executor):
     """Runs each job as a Ray task; yields records as the tasks finish (`ray.wait`)."""
 
-    def __init__(self, problem: Problem, cfg: RunConfig | None = None) -> None:
-        cfg = cfg or RunConfig(executor="ray")
-        super().__init__(problem, cfg)
-        self.need = {"CPU": float(cfg.cpus_per_eval), "GPU": float(cfg.gpus_per_eval)}
-        self.timeout = cfg.eval_timeout
+    def __init__(self, problem: Problem, settings: Execution | None = None) -> None:
+        super().__init__(problem, settings)
+        settings = self.settings  # the defaults when none were given
+        self.need = {"CPU": float(settings.cpus_per_eval), "GPU": float(settings.gpus_per_eval)}
+        self.timeout = settings.eval_timeout
         self.queue: deque[tuple[Job, float]] = deque()  # (job, time submitted)
         self.running: dict[Any, tuple[Job, dict[str, float]]] = {}  # ObjectRef -> job, times
         self.owns_ray = False  # whether close() shuts Ray down
-        _check_device(problem, cfg)
+        _check_device(problem, settings)
         try:
-            self._connect(cfg)
-            self._prepare(cfg)
+            self._connect(settings)
+            self._prepare(settings)
         except BaseException:  # a UsageError, or Ctrl-C during start-up: leave no Ray behind
             self.close()
             raise
 
-    def _connect(self, cfg: RunConfig) -> None:
+    def _connect(self, settings: Execution) -> None:
         import ray
 
         if ray.is_initialized():  # a caller's Ray (a notebook, a test): use it, leave it running
             return
-        if cfg.ray_address is None:
-            self._start_local(cfg.ray_dashboard)
+        if settings.ray_address is None:
+            self._start_local(settings.ray_dashboard)
         else:
-            self._join(cfg.ray_address)
+            self._join(settings.ray_address)
 
     def _start_local(self, dashboard: bool) -> None:
         import ray
@@ -156,14 +155,14 @@ class RayExecutor(Executor):
             raise UsageError(f"cannot join Ray at --ray-address {address}: {e}") from None
         self.owns_ray = True
 
-    def _prepare(self, cfg: RunConfig) -> None:
+    def _prepare(self, settings: Execution) -> None:
         import ray
 
         self.slots = check_resources(_alive_nodes(), self.need)
         self.problem_ref = ray.put(self.problem)  # shipped once, not per task
         self.task = ray.remote(_evaluate).options(
-            num_cpus=cfg.cpus_per_eval,
-            num_gpus=cfg.gpus_per_eval,
+            num_cpus=settings.cpus_per_eval,
+            num_gpus=settings.gpus_per_eval,
             max_retries=0,  # `settle` retries faults, time-outs included, by one rule
             retry_exceptions=False,
         )
@@ -264,9 +263,9 @@ def _check_dashboard() -> None:
         raise UsageError("--ray-dashboard needs `pip install 'ray[default]'`") from None
 
 
-def _check_device(problem: Problem, cfg: RunConfig) -> None:
+def _check_device(problem: Problem, settings: Execution) -> None:
     device = str(problem.budget(0).get("device", "auto"))
-    if device.startswith("cuda") and cfg.gpus_per_eval == 0:
+    if device.startswith("cuda") and settings.gpus_per_eval == 0:
         raise UsageError(
             f"budget.device={device!r} needs --gpus-per-eval > 0: "
             "Ray gives an evaluation no GPU unless it asks for one"

@@ -6,14 +6,13 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from hrfevo.config import RunConfig
-from hrfevo.executor import Executor, Job, run_job
+from hrfevo.executor import Execution, Executor, Job, run_job
 from hrfevo.problem import Problem
 
 
 class SerialExecutor(Executor):
-    def __init__(self, problem: Problem, cfg: RunConfig | None = None) -> None:
-        super().__init__(problem, cfg)
+    def __init__(self, problem: Problem, settings: Execution | None = None) -> None:
+        super().__init__(problem, settings)
         self.queue: deque[Job] = deque()
 
     def submit(self, job: Job) -> None:

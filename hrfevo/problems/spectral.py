@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import socket
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from hrfevo.encoding import GenomeEncoding
 from hrfevo.errors import UsageError
 from hrfevo.fidelity import Fidelity
 from hrfevo.genome import Genome, describe, to_model_config
-from hrfevo.operators import crossover, mutate, random_genome
+from hrfevo.objectives import OBJECTIVES, REQUIRED
+from hrfevo.operators import mutate, random_genome, siblings
 from hrfevo.problem import Candidate, Objectives, Problem
 from hrfevo.space import SearchSpace
-from model import ModelConfig, SpectralLM
-from model.data import Corpus, DataError, load_corpus
-from model.train import TrainConfig, train
-from model.train_state import TrainState
+from model import (
+    Corpus,
+    DataError,
+    ModelConfig,
+    SpectralLM,
+    TrainConfig,
+    TrainState,
+    load_corpus,
+    train,
+)
 
-OBJECTIVES = ("perplexity", "flops_per_token", "params")
-# A failed or diverged genome is dominated by every real one, on every objective.
-PENALTY = {"perplexity": 1e12, "flops_per_token": 1e18, "params": 1e15}
-# Where the hypervolume's reference point sits, per objective, in hv_point's units: uniform
-# guessing, 1 GFLOP per token, 100M parameters.
-HV_REFERENCE = {"perplexity": 1.0, "flops_per_token": 9.0, "params": 8.0}
 # Metrics that depend only on (genome, seed, budget); the rest of a result goes to `timings`.
 METRICS = (
     "val_loss",
@@ -85,7 +86,7 @@ class SpectralProblem(Problem):
 
     The hypervolume is measured on (log_V perplexity, log10 FLOPs per token[, log10 params]):
     log_V perplexity is the validation loss as a fraction of uniform guessing's ln V, so 1.0 is
-    a model that has learned nothing, and costs enter by orders of magnitude. HV_REFERENCE
+    a model that has learned nothing, and costs enter by orders of magnitude. `hrfevo.objectives`
     gives the reference point.
     """
 
@@ -94,7 +95,7 @@ class SpectralProblem(Problem):
         space: SearchSpace,
         budget: TrainConfig,
         data: str,
-        objectives: tuple[str, ...] = OBJECTIVES[:2],
+        objectives: tuple[str, ...] = REQUIRED,
         crossover_prob: float = 0.9,
         data_sha256: str | None = None,
         fidelity: Fidelity | None = None,
@@ -112,16 +113,20 @@ class SpectralProblem(Problem):
         self.rungs = len(fidelity.rungs) if fidelity else 1
         self.data_sha256 = data_sha256
         self.objective_names, self.crossover_prob = objectives, crossover_prob
-        self.hv_reference = tuple(HV_REFERENCE[name] for name in objectives)
+        self.hv_reference = tuple(OBJECTIVES[name].hv_reference for name in objectives)
 
     def sample(self, rng: np.random.Generator) -> Candidate:
         return random_genome(self.space, rng).to_dict()
 
-    def vary(self, a: Candidate, b: Candidate, rng: np.random.Generator) -> Candidate:
-        child = Genome.from_dict(a)
+    def vary(
+        self, a: Candidate, b: Candidate, rng: np.random.Generator
+    ) -> tuple[Candidate, Candidate]:
+        """Two children: the complementary `siblings` of a crossover (with probability
+        crossover_prob, else copies of the parents), each mutated."""
+        x, y = Genome.from_dict(a), Genome.from_dict(b)
         if rng.random() < self.crossover_prob:
-            child = crossover(child, Genome.from_dict(b), self.space, rng)
-        return mutate(child, self.space, rng).to_dict()
+            x, y = siblings(x, y, self.space, rng)
+        return mutate(x, self.space, rng).to_dict(), mutate(y, self.space, rng).to_dict()
 
     def key(self, x: Candidate) -> str:
         return Genome.from_dict(x).key
@@ -173,7 +178,7 @@ class SpectralProblem(Problem):
 
     def objectives(self, record: dict[str, Any]) -> Objectives:
         if record["status"] != "ok":
-            return tuple(PENALTY[name] for name in self.objective_names)
+            return self.penalty()
         return tuple(float(record["metrics"][name]) for name in self.objective_names)
 
     def budget(self, rung: int = 0) -> dict[str, Any]:
@@ -186,8 +191,14 @@ class SpectralProblem(Problem):
         pinned.train_cfg = dataclasses.replace(self.train_cfg, device=device)
         return pinned
 
+    def encoding(self) -> GenomeEncoding:
+        return GenomeEncoding(self.space)
+
+    def penalty(self) -> Objectives:
+        return tuple(OBJECTIVES[name].penalty for name in self.objective_names)
+
     def hv_point(self, objectives: Objectives) -> Objectives:
         return tuple(
-            math.log(v) / math.log(self.space.vocab_size) if name == "perplexity" else math.log10(v)
+            OBJECTIVES[name].hv_value(v, self.space.vocab_size)
             for name, v in zip(self.objective_names, objectives, strict=True)
         )

@@ -1,87 +1,84 @@
-"""ZDT1 (Zitzler, Deb & Thiele 2000), the standard check that the NSGA-II loop converges.
+"""ZDT1, ZDT2 and ZDT3 (Zitzler, Deb & Thiele 2000): two objectives over [0, 1]^n.
 
-Variation is simulated binary crossover and polynomial mutation (Deb & Agrawal 1995), bounded
-to [0, 1], as in DEAP's `cxSimulatedBinaryBounded` and `mutPolynomialBounded`, but drawing from
-the explicit RNG instead of the global `random`.
+f1 = x0, and f2 = g·h(f1, g) with g = 1 + 9·mean(x1..xn-1), so the true front is g = 1
+(x1..xn-1 = 0) and f2 = h(f1, 1). The three test what NSGA-II must do besides converge:
+- ZDT1: a convex front, f2 = 1 - √f1;
+- ZDT2: a concave one, f2 = 1 - f1², where a population easily collapses to its f1 = 0 end;
+- ZDT3: five disconnected pieces of f2 = 1 - √f1 - f1·sin(10π f1), f1 in [0, 0.8518].
+
+The hypervolume reference is (11, 11), DEAP's for ZDT1: every point of [0, 1]^n dominates it,
+so a run's hypervolume counts from its first generation. The true fronts' hypervolumes there
+are 121 - ∫ h: 120 + 2/3 (ZDT1), 120 + 1/3 (ZDT2), and 128.77812 for ZDT3 (121 minus the
+integral of the running minimum of h over [0, 1], minus 10 times its minimum -0.77337).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any
+import math
 
 import numpy as np
 
-from hrfevo.problem import Candidate, Objectives, Problem
+from hrfevo.problem import Objectives
+from hrfevo.problems.unit_cube import CROSSOVER_PROB, ETA_C, ETA_M, UnitCubeProblem
+
+
+def _g(x: np.ndarray) -> float:
+    return 1.0 + 9.0 * float(np.mean(x[1:]))
 
 
 def zdt1(x: np.ndarray) -> tuple[float, float]:
-    g = 1.0 + 9.0 * float(np.mean(x[1:]))
-    return float(x[0]), g * (1.0 - np.sqrt(x[0] / g))
+    g = _g(x)
+    return float(x[0]), g * (1.0 - math.sqrt(x[0] / g))
 
 
-def _spread(beta: float, eta: float, u: float) -> float:
-    alpha = 2.0 - beta ** -(eta + 1)
-    return (
-        (u * alpha) ** (1 / (eta + 1))
-        if u <= 1 / alpha
-        else (1 / (2 - u * alpha)) ** (1 / (eta + 1))
-    )
+def zdt2(x: np.ndarray) -> tuple[float, float]:
+    g = _g(x)
+    return float(x[0]), g * (1.0 - (x[0] / g) ** 2)
 
 
-def sbx(a: np.ndarray, b: np.ndarray, eta: float, rng: np.random.Generator) -> np.ndarray:
-    """One child of bounded simulated binary crossover on [0, 1], each gene with probability 1/2."""
-    child = a.copy()
-    for i in np.flatnonzero(rng.random(len(a)) <= 0.5):
-        lo, hi = sorted((a[i], b[i]))
-        if hi - lo <= 1e-14:
-            continue
-        u = rng.random()
-        below = 0.5 * (lo + hi - _spread(1 + 2 * lo / (hi - lo), eta, u) * (hi - lo))
-        above = 0.5 * (lo + hi + _spread(1 + 2 * (1 - hi) / (hi - lo), eta, u) * (hi - lo))
-        child[i] = below if rng.random() <= 0.5 else above
-    return np.clip(child, 0.0, 1.0)
+def zdt3(x: np.ndarray) -> tuple[float, float]:
+    g = _g(x)
+    return float(x[0]), g * (1.0 - math.sqrt(x[0] / g) - x[0] / g * math.sin(10 * math.pi * x[0]))
 
 
-def polynomial_mutation(
-    x: np.ndarray, eta: float, rate: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Bounded polynomial mutation on [0, 1], each gene with probability `rate`."""
-    y = x.copy()
-    for i in np.flatnonzero(rng.random(len(x)) < rate):
-        u, power = rng.random(), 1.0 / (eta + 1)
-        if u < 0.5:
-            delta = (2 * u + (1 - 2 * u) * (1 - y[i]) ** (eta + 1)) ** power - 1
-        else:
-            delta = 1 - (2 * (1 - u) + 2 * (u - 0.5) * y[i] ** (eta + 1)) ** power
-        y[i] += delta
-    return np.clip(y, 0.0, 1.0)
-
-
-class ZDT1(Problem):
-    """ZDT1 on [0, 1]^n_dim. Its true front is f2 = 1 - √f1 (hypervolume 120.777 at (11, 11))."""
+class ZDT(UnitCubeProblem):
+    """A ZDT problem on [0, 1]^n_dim (30 variables in the original)."""
 
     objective_names = ("f1", "f2")
     hv_reference = (11.0, 11.0)
 
-    def __init__(self, n_dim: int = 30, eta: float = 20.0) -> None:
-        self.n_dim, self.eta = n_dim, eta
+    def __init__(
+        self,
+        n_dim: int = 30,
+        crossover_prob: float = CROSSOVER_PROB,
+        eta_c: float = ETA_C,
+        eta_m: float = ETA_M,
+    ) -> None:
+        super().__init__(n_dim, crossover_prob, eta_c, eta_m)
 
-    def sample(self, rng: np.random.Generator) -> Candidate:
-        return {"x": rng.random(self.n_dim).round(12).tolist()}
 
-    def vary(self, a: Candidate, b: Candidate, rng: np.random.Generator) -> Candidate:
-        child = sbx(np.array(a["x"]), np.array(b["x"]), self.eta, rng)
-        child = polynomial_mutation(child, self.eta, 1.0 / self.n_dim, rng)
-        return {"x": child.round(12).tolist()}
+class ZDT1(ZDT):
+    """Convex front f2 = 1 - √f1 (hypervolume 120.66667 at (11, 11))."""
 
-    def key(self, x: Candidate) -> str:
-        return hashlib.sha256(json.dumps(x["x"]).encode()).hexdigest()[:16]
+    hv_optimum = 120.0 + 2.0 / 3.0
 
-    def evaluate(self, x: Candidate, rung: int = 0, start: bytes | None = None) -> dict[str, Any]:
-        f1, f2 = zdt1(np.array(x["x"]))
-        return {"status": "ok", "metrics": {"f1": f1, "f2": f2}, "timings": {}}
+    def f(self, x: np.ndarray) -> Objectives:
+        return zdt1(x)
 
-    def objectives(self, record: dict[str, Any]) -> Objectives:
-        return record["metrics"]["f1"], record["metrics"]["f2"]
+
+class ZDT2(ZDT):
+    """Concave front f2 = 1 - f1² (hypervolume 120.33333 at (11, 11))."""
+
+    hv_optimum = 120.0 + 1.0 / 3.0
+
+    def f(self, x: np.ndarray) -> Objectives:
+        return zdt2(x)
+
+
+class ZDT3(ZDT):
+    """Five disconnected pieces of f2 = 1 - √f1 - f1·sin(10π f1) (hypervolume 128.77812)."""
+
+    hv_optimum = 128.77812
+
+    def f(self, x: np.ndarray) -> Objectives:
+        return zdt3(x)

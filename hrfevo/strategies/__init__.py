@@ -1,9 +1,25 @@
-"""Search strategies by name. Adding one: a file here and one `STRATEGIES` entry."""
+"""Search strategies by name. Adding one: a file here and one `STRATEGIES` entry,
+"name": "hrfevo.strategies.<file>:<Class>" (imported only when a run uses it, so the CLI's
+choices and help cost no import; the first entry is the default)."""
 
-from hrfevo.strategies.nsga2 import NSGA2
-from hrfevo.strategies.random_search import RandomSearch
-from hrfevo.strategy import Strategy
+from __future__ import annotations
 
-STRATEGIES: dict[str, type[Strategy]] = {"nsga2": NSGA2, "random": RandomSearch}
+from typing import TYPE_CHECKING
 
-__all__ = ["NSGA2", "STRATEGIES", "RandomSearch"]
+from hrfevo.registry import Registry
+
+if TYPE_CHECKING:
+    from hrfevo.strategy import Strategy
+
+STRATEGIES: Registry[Strategy] = Registry(
+    "strategy",
+    {
+        "nsga2": "hrfevo.strategies.nsga2:NSGA2",
+        "random": "hrfevo.strategies.random_search:RandomSearch",
+        "tpe": "hrfevo.strategies.optuna_samplers:TPE",
+        "optuna-nsga2": "hrfevo.strategies.optuna_samplers:OptunaNSGA2",
+        "optuna-gp": "hrfevo.strategies.optuna_samplers:OptunaGP",
+    },
+)
+
+__all__ = ["STRATEGIES"]

@@ -1,9 +1,13 @@
 """NSGA-II (Deb et al. 2002) with DEAP's non-dominated sorting and crowding distance.
 
-Each generation: binary tournaments on (front rank, crowding distance) pick parents, the
-problem's variation makes μ children, and DEAP's `selNSGA2` keeps the best μ of parents and
-children. Only the tournaments draw random numbers, from the strategy's own RNG (DEAP's
-`selTournamentDCD` would use the global `random`).
+Each generation: binary tournaments on (front rank, crowding distance) pick μ/2 pairs of
+parents, the problem's variation makes two children of each pair, and DEAP's `selNSGA2` keeps
+the best μ of parents and children. The tournaments are drawn from two permutations of the
+population, as DEAP's `selTournamentDCD` and pymoo's `TournamentSelection` draw them: every
+member enters exactly two, and a pair's two tournaments have four different entrants, so no
+member mates with itself (entrants drawn with replacement let one do so, and propose clones).
+reports/nsga2.md measures these choices against the old ones and pymoo's on ZDT1-3 and DTLZ2.
+The tournaments draw from the strategy's own RNG (DEAP's would use the global `random`).
 
 Dominance is `hrfevo.fidelity.dominates`: with a fidelity ladder, members are compared on the
 highest rung both reached (plain Pareto dominance without one); the crowding distance is
@@ -12,8 +16,10 @@ measured on each member's highest-rung objectives.
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
+import numpy as np
 from deap import base, tools
 
 from hrfevo.fidelity import Score, dominates
@@ -79,19 +85,30 @@ class NSGA2(Strategy):
     def ask(self) -> list[Candidate]:
         if not self.population:
             return self.initial()
-        return [self.problem.vary(a.candidate, b.candidate, self.rng) for a, b in self._parents()]
+        pairs = self._parents(math.ceil(self.size / 2))
+        children = [
+            c for a, b in pairs for c in self.problem.vary(a.candidate, b.candidate, self.rng)
+        ]
+        return children[: self.size]
 
-    def _parents(self) -> list[tuple[Member, Member]]:
-        """μ pairs of binary-tournament winners (lower rank wins, then larger crowding)."""
+    def _parents(self, n_pairs: int) -> list[tuple[Member, Member]]:
+        """n_pairs pairs of binary-tournament winners (lower rank wins, then larger crowding;
+        a tie goes to the first entrant, who is random).
+
+        The entrants are consecutive permutations of the population, four to a pair: with μ
+        a multiple of 4 and 2·n_pairs = μ, every member enters two tournaments and no pair
+        shares an entrant (otherwise a pair that straddles two permutations may).
+        """
         scores = rank_and_crowding(self.population)
-        n = len(self.population)
+        n, entrants = len(self.population), 4 * n_pairs
+        order = np.concatenate([self.rng.permutation(n) for _ in range(math.ceil(entrants / n))])
 
-        def tournament() -> Member:
-            i, j = (int(x) for x in self.rng.integers(n, size=2))
+        def winner(i: int, j: int) -> Member:
             (ri, ci), (rj, cj) = scores[i], scores[j]
             return self.population[i if (ri, -ci) <= (rj, -cj) else j]
 
-        return [(tournament(), tournament()) for _ in range(self.size)]
+        quads = order[:entrants].reshape(n_pairs, 4).tolist()
+        return [(winner(i, j), winner(k, m)) for i, j, k, m in quads]
 
     def tell(self, candidates: list[Candidate], scores: list[Score]) -> None:
         new = [Member(c, self.problem.key(c), s) for c, s in zip(candidates, scores, strict=True)]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from model.config import ModelConfig
 from model.mixers.base import Mixer
+
+if TYPE_CHECKING:  # at run time the config imports the mixers (MIXERS), not the reverse
+    from model.config import ModelConfig
 
 
 def rope_tables(seq_len: int, head_dim: int, base: float = 10000.0) -> tuple[Tensor, Tensor]:

@@ -12,14 +12,17 @@ from 1 token to the whole context, so every time scale is covered from the start
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from model.config import ModelConfig
 from model.mixers.base import Mixer
 from model.mixers.fftconv import causal_conv, fft_flops, fft_size
+
+if TYPE_CHECKING:  # at run time the config imports the mixers (MIXERS), not the reverse
+    from model.config import ModelConfig
 
 
 class FourierMixer(Mixer):

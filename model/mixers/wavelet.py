@@ -21,16 +21,19 @@ Fourier mixer, however deep the cascade.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from model.config import ModelConfig
 from model.mixers.base import Mixer
 from model.mixers.fftconv import causal_conv, fft_flops, fft_size, gated_causal_conv
 from model.wavelets import band_filters
+
+if TYPE_CHECKING:  # at run time the config imports the mixers (MIXERS), not the reverse
+    from model.config import ModelConfig
 
 BAND_TAPS = 4  # taps of each band's learned kernel (at the band's dilation)
 

@@ -113,7 +113,7 @@ SMALL_SPACE = (  # two distinct genomes: attention only, every other expressed g
         (["--genomes", "1001"], "--genomes 1001"),
         (["--mult", "1"], "--mult 1"),
         (["--mult", "2.5"], "--mult"),
-        (["--preset", "huge"], "unknown preset"),
+        (["--preset", "huge"], "invalid choice: 'huge'"),
         (["--data", "{tmp}/missing.txt"], "missing.txt"),
         (["--out", "{tmp}/full"], "not empty"),
         (["--out", "{tmp}/file"], "not a directory"),

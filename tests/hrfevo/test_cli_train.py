@@ -92,12 +92,15 @@ def test_generate_prints_prompt_and_continuation(
     assert capsys.readouterr().out.startswith("ROMEO:")
 
 
-def test_a_diverged_run_is_recorded_as_strict_json(
-    workdir: Path, model_file: Path, text_file: Path
+def test_a_diverged_run_exits_1_with_strict_json_metrics_and_no_weights(
+    workdir: Path, model_file: Path, text_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = workdir / "diverged"
     argv = ["train", "--model", str(model_file), "--data", str(text_file), "--out", str(out)]
-    assert main([*argv, "--steps", "40", "--batch-size", "2", "--lr", "1e4", "--threads", "1"]) == 0
+    assert main([*argv, "--steps", "40", "--batch-size", "2", "--lr", "1e4", "--threads", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "diverged after" in err and "no weights written" in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json"]
     text = (out / "metrics.json").read_text()
     assert "Infinity" not in text and "NaN" not in text
     metrics = json.loads(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import shutil
 from pathlib import Path
 
@@ -103,6 +104,72 @@ def test_the_model_card_gives_provenance(knee_export: Path, run: RunData) -> Non
         assert needed in card, needed
     for r in run.front_records[:3]:
         assert r["key"] in card
+
+
+def test_the_model_card_says_what_the_model_is_for_and_is_not(
+    knee_export: Path, run: RunData
+) -> None:
+    card = (knee_export / "MODEL_CARD.md").read_text()
+    m = read_json(knee_export / "metrics.json")
+    for needed in (
+        "## Intended use and limitations",
+        "**Byte tokens.** It reads and writes raw UTF-8 bytes (vocabulary 256)",
+        f"A test perplexity of {m['test_perplexity']:.1f} means",
+        f"It trained for {m['steps_done']:,} steps ({m['train_tokens']:,} tokens), the search's "
+        "proxy budget",
+        f"reads at most {run.config.space.seq_len} bytes of context",
+    ):
+        assert needed in card, needed
+
+
+def test_the_model_cards_sample_is_what_generate_prints(
+    knee_export: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hrfevo.exporter import SAMPLE
+    from hrfevo.markdown import code_block
+    from hrfevo.model_card import printable
+
+    s = read_json(knee_export / "metrics.json")["sample"]
+    assert {k: s[k] for k in SAMPLE} == SAMPLE and s["text"].startswith(s["prompt"])
+    settings = [part for k, v in SAMPLE.items() for part in (f"--{k.replace('_', '-')}", str(v))]
+    code, out, err = cli(["generate", str(knee_export), "--prompt", s["prompt"], *settings], capsys)
+    assert code == 0, err
+    assert out == s["text"] + "\n"
+    card = (knee_export / "MODEL_CARD.md").read_text()
+    assert code_block(printable(s["text"]), "text") in card
+    prompt = shlex.quote(s["prompt"])
+    assert f"--prompt {prompt} --max-new-tokens {SAMPLE['max_new_tokens']}" in card
+
+
+def test_the_model_card_compares_with_the_runs_transformer_baseline(
+    knee_export: Path, run: RunData
+) -> None:
+    card = (knee_export / "MODEL_CARD.md").read_text()
+    ev = run.evaluations
+    base = ev[ev["baseline"] & ev["seeded"]].iloc[0]
+    mine = run.record(read_json(knee_export / "metrics.json")["key"])["metrics"]
+    assert f"|  | this model | transformer `{base['key']}` | ratio |" in card
+    ratio = mine["flops_per_token"] / base["flops_per_token"]
+    row = f"| forward FLOPs per token | {mine['flops_per_token']:,.0f} | "
+    assert row + f"{base['flops_per_token']:,.0f} | {ratio:.2f} |" in card
+
+
+def test_a_card_says_when_there_is_no_baseline_or_the_export_is_it(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    from hrfevo.exporter import plan_export
+    from hrfevo.model_card import _baseline
+
+    run = RunData(run_dir)
+    base = run.evaluations.loc[run.evaluations["baseline"], "key"].iloc[0]
+    plan = plan_export(run, tmp_path / "out", f"key:{base}", None, None)
+    assert "*is* the run's transformer baseline" in _baseline(plan)
+    other = next(r for r in run.records if r["key"] != base and r["status"] == "ok")
+    plan.record = other | {"rung": 1}  # as if it had been promoted and the baseline had not
+    assert "The baseline stopped at rung 0 of the fidelity ladder" in _baseline(plan)
+    run.evaluations["seeded"] = False
+    assert "not seeded with the transformer baseline" in _baseline(plan)
+    assert not (tmp_path / "out").exists()
 
 
 def test_generate_runs_on_the_export(knee_export: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,11 +18,14 @@ from hrfevo.operators import (
     mutate,
     random_genome,
     repair,
+    siblings,
     step_wavelet,
     switch_wavelet_family,
 )
+from hrfevo.problems import SpectralProblem
 from hrfevo.space import SearchSpace
 from model import SpectralLM
+from model.train import TrainConfig
 from model.wavelets import canonical_wavelet, wavelet_aliases
 
 SPACES = {
@@ -51,6 +54,36 @@ def test_operators_always_yield_valid_genomes(name: str, seed: int) -> None:
     a, b = random_genome(space, rng), random_genome(space, rng)
     for g in (a, b, mutate(a, space, rng), crossover(a, b, space, rng)):
         assert_valid(g, space)
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(sorted(SPACES)), seed=st.integers(0, 2**32 - 1))
+def test_siblings_are_crossovers_child_and_its_mirror_image(name: str, seed: int) -> None:
+    """The first sibling is `crossover`'s child from the same draws; the second takes every gene
+    group from the parent the first did not (groups that repair leaves alone are checked)."""
+    space, rng = SPACES[name], np.random.default_rng(seed)
+    a, b = random_genome(space, rng), random_genome(space, rng)
+    state = rng.bit_generator.state
+    x, y = siblings(a, b, space, rng)
+    rng.bit_generator.state = state
+    assert crossover(a, b, space, rng) == x
+    assert_valid(x, space)
+    assert_valid(y, space)
+    for gene in (
+        lambda g: g.wavelet,
+        lambda g: g.arch.embedding,
+        lambda g: (g.arch.n_layers, g.arch.mixers),
+    ):
+        assert sorted(map(repr, (gene(x), gene(y)))) == sorted(map(repr, (gene(a), gene(b))))
+
+
+def test_spectral_problem_varies_a_pair_into_two_new_children() -> None:
+    problem = SpectralProblem(SPACES["default"], TrainConfig(steps=1), "builtin")
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        a, b = problem.sample(rng), problem.sample(rng)
+        x, y = problem.vary(a, b, rng)
+        assert len({problem.key(c) for c in (a, b, x, y)}) == 4
 
 
 def baseline(space: SearchSpace) -> Genome:

@@ -113,7 +113,8 @@ def test_ctrl_c_or_sigterm_stops_the_run_cleanly_and_leaves_no_ray_process(
     send(proc.pid)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code
-    assert stderr.rstrip().endswith(f"hrfevo run: {said}")
+    last = stderr.rstrip().splitlines()[-1]
+    assert last == f"hrfevo run: {said}; continue with: hrfevo resume {out}", last
     assert "Traceback" not in stderr and "Check failed" not in stderr
     assert wait_until_gone(proc.pid, seconds=15) == []
 

@@ -21,9 +21,9 @@ import ray
 from ray import cloudpickle
 
 from hrfevo import run
-from hrfevo.config import RunConfig, resolve
+from hrfevo.config import resolve
 from hrfevo.errors import UsageError
-from hrfevo.executor import Job
+from hrfevo.executor import Execution, Job
 from hrfevo.executors.ray_executor import RayExecutor, capacity, check_resources
 from hrfevo.fidelity import Fidelity
 from hrfevo.problems.zdt import ZDT1
@@ -144,12 +144,12 @@ def test_an_evaluation_past_the_timeout_is_killed_and_reported_as_a_fault(
     local_ray: None, tmp_path: Path
 ) -> None:
     problem = Sleepy(tmp_path)
-    cfg = RunConfig(executor="ray", eval_timeout=4.0, max_retries=1)
+    settings = Execution(eval_timeout=4.0, max_retries=1)
     # Two slots: "slow" must fail, while "a".."d" (4 s of work, one after another on the other
     # slot) still pass: the time-out counts from an evaluation's start, not its submission.
     sleeps = {"slow": 600.0, "a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}
     start = time.monotonic()
-    with RayExecutor(problem, cfg) as executor:
+    with RayExecutor(problem, settings) as executor:
         for job in _jobs(problem, {"warm": 0.0, "up": 0.0}):  # start both worker processes
             executor.submit(job)
         list(executor.as_completed())
@@ -178,7 +178,7 @@ def test_an_evaluation_whose_worker_always_dies_is_a_fault_after_its_retries(
     local_ray: None, tmp_path: Path
 ) -> None:
     problem = Sleepy(tmp_path)
-    with RayExecutor(problem, RunConfig(executor="ray", max_retries=1)) as executor:
+    with RayExecutor(problem, Execution(max_retries=1)) as executor:
         for job in _jobs(problem, {"dies": -1.0, "lives": 0.0}):
             executor.submit(job)
         records = {r["key"]: r for r in executor.as_completed()}
@@ -204,9 +204,9 @@ def test_a_worker_whose_corpus_is_not_the_runs_stops_the_run(
 
 def test_gpus_are_checked_against_the_cluster_before_anything_runs(local_ray: None) -> None:
     with pytest.raises(UsageError, match="asks for GPUs, but the Ray cluster has none"):
-        RayExecutor(ZDT1(), RunConfig(executor="ray", gpus_per_eval=1.0))
+        RayExecutor(ZDT1(), Execution(gpus_per_eval=1.0))
     with pytest.raises(UsageError, match="no Ray node can hold one evaluation"):
-        RayExecutor(ZDT1(), RunConfig(executor="ray", cpus_per_eval=64))
+        RayExecutor(ZDT1(), Execution(cpus_per_eval=64))
     assert ray.is_initialized(), "a borrowed Ray must be left running"
 
 
@@ -222,14 +222,24 @@ def test_capacity_counts_whole_evaluations_per_node() -> None:
 
 
 class SleepyLadder(Sleepy):
-    """Sleepy with two rungs: rung 1 takes 0.2 s whatever the candidate."""
+    """Sleepy with two rungs: rung 1 takes 0.2 s whatever the candidate, and leaves a mark. A
+    candidate with "until": [names] finishes only once those names' rung-1 evaluations have:
+    it stands for a slow evaluation without betting on how fast a loaded machine is."""
 
     rungs = 2
 
     def evaluate(
         self, x: dict[str, Any], rung: int = 0, start: bytes | None = None
     ) -> dict[str, Any]:
-        return super().evaluate(x if rung == 0 else x | {"sleep": 0.2}, rung, start)
+        marks = [self.pid_dir / f"{name}.rung1" for name in x.get("until", [])]
+        deadline = time.monotonic() + 120
+        while not all(m.exists() for m in marks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        result = super().evaluate(x if rung == 0 else x | {"sleep": 0.2}, rung, start)
+        if rung == 1:
+            (self.pid_dir / f"{x['name']}.rung1").touch()
+        time.sleep(0.5 if marks else 0.0)  # the marks' results are on their way back by now
+        return result
 
 
 def test_with_ray_promotions_start_while_a_slow_evaluation_still_runs(
@@ -239,9 +249,9 @@ def test_with_ray_promotions_start_while_a_slow_evaluation_still_runs(
     run on the free worker while the slow one (last proposed) still trains on the other."""
     problem = SleepyLadder(tmp_path)
     seeds = [{"name": n, "sleep": 0.1, "x": [0.1 * i, 0.5]} for i, n in enumerate("abcd")]
-    seeds.append({"name": "slow", "sleep": 4.0, "x": [0.9, 0.9]})
+    seeds.append({"name": "slow", "sleep": 0.0, "until": ["a", "b"], "x": [0.9, 0.9]})
     strategy = NSGA2(problem, 5, np.random.default_rng(0), seeds)
-    with RayExecutor(problem, RunConfig(executor="ray")) as executor:
+    with RayExecutor(problem, Execution()) as executor:
         search = Search(tmp_path / "run", problem, strategy, executor, None, Fidelity((1, 2), 0.5))
         search.run(1)
     lines = [json.loads(x) for x in (tmp_path / "run" / "journal.jsonl").read_text().splitlines()]

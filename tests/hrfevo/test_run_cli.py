@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,30 +13,15 @@ from typing import Any
 import pytest
 
 from hrfevo.cli import main
-from hrfevo.config import PRESETS
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        code = main(args)
-    except SystemExit as e:  # argparse's own errors
-        code = int(e.code or 0)
-    return code, capsys.readouterr().err
+from hrfevo.presets import PRESETS
+from tests.hrfevo.clitools import run_cli, tree_digest
 
 
 def test_status_reports_the_run(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", str(run_dir)]) == 0
     out = capsys.readouterr().out
     generations = PRESETS["smoke"]["generations"]
-    assert f"generation   {generations}/{generations}" in out
+    assert f"generations  {generations} of {generations} finished (0–{generations - 1})" in out
     assert "evaluations  " in out and "hypervolume  " in out and "front  " in out
 
 
@@ -88,7 +73,7 @@ def _seeds(genome: str) -> Case:
 
 
 CASES: dict[str, tuple[Case, str]] = {
-    "unknown preset": (lambda t, r, d: ["run", "--preset", "huge"], "unknown preset 'huge'"),
+    "unknown preset": (lambda t, r, d: ["run", "--preset", "huge"], "invalid choice: 'huge'"),
     "unknown config key": (
         _config("populaton: 4\n"),
         "config: unknown field(s) populaton",
@@ -109,7 +94,7 @@ CASES: dict[str, tuple[Case, str]] = {
         _config("space: {wavelet_families: [db, morlet]}\n"),
         "space.wavelet_families",
     ),
-    "unknown strategy": (lambda t, r, d: ["run", "--strategy", "cmaes"], "strategy='cmaes'"),
+    "unknown strategy": (lambda t, r, d: ["run", "--strategy", "cmaes"], "invalid choice: 'cmaes'"),
     "missing data file": (
         lambda t, r, d: ["run", "--data", str(t / "absent.txt"), "--out", str(t / "o")],
         "absent.txt",
@@ -190,7 +175,7 @@ CASES: dict[str, tuple[Case, str]] = {
     ),
     "resume unknown executor": (
         lambda t, r, d: ["resume", str(r), "--executor", "dask"],
-        "executor='dask'",
+        "invalid choice: 'dask'",
     ),
     "status missing dir": (
         lambda t, r, d: ["status", str(t / "nothing")],
@@ -230,13 +215,13 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
             lambda r: (r / "run.json").write_text(
                 json.dumps(json.loads((r / "run.json").read_text()) | {"format": 99})
             ),
-            "has run format 99; this hrfevo reads 3",
+            "has run format 99; this hrfevo reads 4",
         ),
         (
             lambda r: (r / "run.json").write_text(
-                json.dumps(json.loads((r / "run.json").read_text()) | {"format": 2})
+                json.dumps(json.loads((r / "run.json").read_text()) | {"format": 3})
             ),
-            "has run format 2; this hrfevo reads 3",
+            "has run format 3; this hrfevo reads 4",
         ),
         (
             lambda r: (r / "run.json").write_text(
@@ -339,8 +324,8 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for command in ("run", "resume", "status", "train", "generate", "calibrate"):
-        assert command in out
+    for command in ("run", "resume", "status", "runs", "train", "generate", "calibrate"):
+        assert re.search(rf"\n    {command}\b", out), command
 
 
 def test_run_json_records_contamination_of_the_held_out_splits(run_dir: Path) -> None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -42,3 +43,41 @@ def test_embeddings_benchmark_quick(tmp_path: Path) -> None:
     text = out.read_text()
     assert "| 1,000 | 16 | spectral | 16,032 |" in text  # V·B + 2·B
     assert "| 1,000 | - | table | 768,000 |" in text  # V·D
+
+
+def test_strategies_benchmark_quick(tmp_path: Path) -> None:
+    out = tmp_path / "strategies.md"
+    arms = ["random", "nsga2", "tpe", "optuna-nsga2", "nsga2+ladder"]
+    argv = ["--quick", "--seeds", "0", "--arms", *arms, "--workers", "1"]
+    load("strategies").main([*argv, "--work", str(tmp_path / "runs"), "--out", str(out)])
+    text = out.read_text()
+    for arm in arms[:-1]:
+        assert f"| {arm} | " in text
+    assert "through the ladder" in text and out.with_suffix(".png").stat().st_size > 0
+
+
+def test_frontier_benchmark_quick(
+    tmp_path: Path, text_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "frontier.md"
+    argv = ["--quick", "--data", str(text_file), "--workers", "1", "--out", str(out)]
+    bench = load("frontier")
+    assert bench.main(argv) == out
+    text = out.read_text()
+    for part in ("## Verdict", "## Context 64", "## Context 128", "## The seeds' claims"):
+        assert part in text
+    for row in ("| **F1** | front |", "| ladder |", "| **SpectralLLM** |", "| **SignalLLM** |"):
+        assert row in text
+    assert "beyond seed noise" in text or "within seed noise" in text  # second seeds trained
+    assert out.with_suffix(".png").stat().st_size > 0
+    cached = out.with_suffix(".json").read_text()
+
+    def untrained(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a rerun retrained a model its cache holds")
+
+    monkeypatch.setattr(bench, "train", untrained)  # resumed: every result comes from the cache
+    assert bench.main(argv) == out
+    assert out.with_suffix(".json").read_text() == cached
+    with pytest.raises(SystemExit) as bad:  # the seeds' db4 cascade needs 56 tokens
+        bench.main([*argv[:-1], str(tmp_path / "bad.md"), "--contexts", "32"])
+    assert bad.value.code == 2 and not (tmp_path / "bad.md").exists()

@@ -1,0 +1,343 @@
+"""Which search strategy finds the better front? Writes reports/strategies.md and .png.
+
+    python benchmarks/strategies.py                 # the report's settings (about an hour)
+    python benchmarks/strategies.py --quick         # a smoke-sized check of the script
+
+Every strategy searches the same space with the same evaluator, one genome at a time on one
+core, two searches side by side:
+- random, nsga2 (HRFEvo's), tpe, optuna-nsga2 and optuna-gp: population 16, every genome
+  trained once for `--steps` steps, until at least `--evaluations` genomes are evaluated;
+- nsga2+ladder: NSGA-II through a fidelity ladder whose top rung is `--steps` steps, given the
+  CPU-seconds the single-fidelity NSGA-II runs used on average.
+Each search runs generation by generation (`hrfevo run`, then `hrfevo resume`), and the
+benchmark records the process CPU time of each generation: training, evaluation and the
+strategy's own work (the GP's model fitting is not free). Hypervolume is measured on the run's
+axes (log perplexity and log FLOPs per token, `SpectralProblem.hv_point`), on genomes with a
+result at the evaluator's budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.machine import machine_lines  # noqa: E402
+from hrfevo import run  # noqa: E402
+from hrfevo.config import RunConfig, resolve  # noqa: E402
+from hrfevo.pareto import front, hypervolume  # noqa: E402
+from hrfevo.storage import Journal  # noqa: E402
+
+SINGLE = ("random", "nsga2", "tpe", "optuna-nsga2", "optuna-gp")
+LADDER = "nsga2+ladder"
+COLORS = {
+    "random": "#7f7f7f",
+    "nsga2": "#d62728",
+    "tpe": "#1f77b4",
+    "optuna-nsga2": "#ff7f0e",
+    "optuna-gp": "#9467bd",
+    LADDER: "#2ca02c",
+}
+BENCH_FILE = "strategies-bench.json"  # per run directory: CPU-seconds after each generation
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    data: str
+    steps: int
+    population: int
+    evaluations: int
+    preset: str = "tiny"
+
+
+def arm_config(arm: str, seed: int, s: Settings) -> RunConfig:
+    flags = {"data": s.data, "seed": seed, "executor": "serial", "population": s.population}
+    cfg = resolve(s.preset, None, flags)
+    budget = cfg.budget | {"steps": s.steps, "tokens": None}
+    if arm == LADDER:
+        rungs = [max(1, s.steps // 3), s.steps]
+        warmup = cfg.budget.get("warmup_steps")
+        if warmup is not None:  # the warm-up must end before the first rung's decay
+            budget["warmup_steps"] = min(warmup, max(1, rungs[0] // 10))
+        fidelity = {"rungs": rungs, "promote": 1 / 3}
+        return dataclasses.replace(cfg, strategy="nsga2", budget=budget, fidelity=fidelity)
+    return dataclasses.replace(cfg, strategy=arm, budget=budget, fidelity=None)
+
+
+def search(job: tuple[str, int, Settings, float | None, Path]) -> dict[str, Any]:
+    """One arm and seed, a generation at a time, until enough genomes (or CPU-seconds)."""
+    arm, seed, settings, seconds, out = job
+    torch.set_num_threads(1)
+    bench = out / BENCH_FILE
+    spent: list[float] = json.loads(bench.read_text()) if bench.exists() else []
+
+    def done() -> bool:
+        if not (out / "run.json").exists():
+            return False
+        if seconds is not None:
+            return bool(spent) and spent[-1] >= seconds
+        return len(Journal(out / "journal.jsonl").records) >= settings.evaluations
+
+    while not done():
+        started = time.process_time()
+        if (out / "run.json").exists():
+            run.resume(out, generations=run.RunView(out).generation + 1)
+        else:
+            run.start(dataclasses.replace(arm_config(arm, seed, settings), generations=1), out)
+        spent.append((spent[-1] if spent else 0.0) + time.process_time() - started)
+        bench.write_text(json.dumps(spent))
+    return measure(arm, seed, out)
+
+
+def measure(arm: str, seed: int, out: Path) -> dict[str, Any]:
+    """The run's hypervolume after each evaluation and after each generation's CPU-seconds."""
+    view = run.RunView(out)
+    problem, records = view.problem(), view.records()
+    top = [r for r in records if r.get("rung", 0) == problem.rungs - 1]
+    by_evaluations = [hypervolume(front(top[:n], problem), problem) for n in range(1, len(top) + 1)]
+    spent = json.loads((out / BENCH_FILE).read_text())
+    by_seconds = [
+        (spent[g], hypervolume(front([r for r in top if r["generation"] <= g], problem), problem))
+        for g in range(len(spent))
+    ]
+    return {
+        "arm": arm,
+        "seed": seed,
+        "dir": str(out),
+        "genomes": len({r["key"] for r in records}),
+        "by_evaluations": by_evaluations,
+        "by_seconds": by_seconds,
+    }
+
+
+def at_seconds(curve: list[list[float]], seconds: float) -> float:
+    reached = [hv for spent, hv in curve if spent <= seconds]
+    return reached[-1] if reached else 0.0
+
+
+def needed(curve: list[float], target: float) -> int | None:
+    """Evaluations a run needed to reach `target` (None: it never did)."""
+    hit = [n for n, hv in enumerate(curve, 1) if hv >= target - 1e-12]
+    return hit[0] if hit else None
+
+
+def main(argv: list[str] | None = None) -> Path:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="builtin")
+    p.add_argument("--steps", type=int, default=360, help="training steps per evaluation")
+    p.add_argument("--evaluations", type=int, default=128)
+    p.add_argument("--population", type=int, default=16)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--arms", nargs="+", default=[*SINGLE, LADDER], choices=[*SINGLE, LADDER])
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--work", type=Path, default=Path("populations/strategies"))
+    p.add_argument("--out", type=Path, default=REPO / "reports" / "strategies.md")
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        default=REPO / "reports" / "calibration" / "builtin" / "calibration.json",
+        help="`hrfevo calibrate` output for this corpus: how well --steps ranks genomes",
+    )
+    p.add_argument("--quick", action="store_true", help="smoke-sized: seconds, not an hour")
+    args = p.parse_args(argv)
+    settings = Settings(run.absolute_data(args.data), args.steps, args.population, args.evaluations)
+    if args.quick:
+        settings = Settings(settings.data, 6, 4, 8, preset="smoke")
+    tag = f"{settings.preset}-{Path(settings.data).name}-{settings.steps}"
+    load = machine_lines(1)
+    started = time.time()
+    single = [a for a in args.arms if a != LADDER]
+    # the slowest strategy first, so that it does not run alone at the end
+    single.sort(key=lambda a: a != "optuna-gp")
+    jobs = [
+        (a, s, settings, None, args.work / f"{tag}-{a}-s{s}") for a in single for s in args.seeds
+    ]
+    with ProcessPoolExecutor(args.workers) as pool:
+        results = list(pool.map(search, jobs))
+        if LADDER in args.arms:
+            nsga2 = [r["by_seconds"][-1][0] for r in results if r["arm"] == "nsga2"]
+            if not nsga2:
+                raise SystemExit("the nsga2+ladder arm needs the nsga2 arm's CPU-seconds")
+            seconds = float(np.mean(nsga2))
+            ladder = [
+                (LADDER, s, settings, seconds, args.work / f"{tag}-{LADDER}-s{s}")
+                for s in args.seeds
+            ]
+            results += list(pool.map(search, ladder))
+    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    write_report(args, settings, results, load, time.time() - started)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return args.out
+
+
+def summary(results: list[dict[str, Any]], evaluations: int) -> dict[str, dict[Any, Any]]:
+    """Per arm: hypervolume at 32, 64 and `evaluations` evaluations, mean and sd over seeds."""
+    out: dict[str, dict[Any, Any]] = {}
+    for arm in dict.fromkeys(r["arm"] for r in results):
+        runs = [r for r in results if r["arm"] == arm]
+        row: dict[Any, Any] = {"runs": runs}
+        for n in (32, 64, evaluations):
+            hv = [r["by_evaluations"][min(n, len(r["by_evaluations"])) - 1] for r in runs]
+            row[n] = (float(np.mean(hv)), float(np.std(hv)))
+        final = [r["by_seconds"][-1][1] for r in runs]
+        row["final"] = (float(np.mean(final)), float(np.std(final)))
+        row["seconds"] = float(np.mean([r["by_seconds"][-1][0] for r in runs]))
+        out[arm] = row
+    return out
+
+
+def trust(path: Path, s: Settings) -> str:
+    """What `hrfevo calibrate` measured for this evaluator's budget, as a sentence."""
+    if not path.is_file():
+        return f"No `hrfevo calibrate` output at {path}: this evaluator's ranking is unmeasured."
+    cal = json.loads(path.read_text())
+    rung = next((r for r in cal["rungs"] if r["steps"] == s.steps), None)
+    if rung is None or cal["data"]["spec"] not in (s.data, Path(s.data).name):
+        return f"`{path.name}` has no calibration of {s.steps} steps on this corpus."
+    return (
+        f"Why this evaluator: `{cal['command']}` ranks {cal['genomes']} genomes after "
+        f"{s.steps} steps as {cal['reference_steps']} steps do with Kendall τ "
+        f"{rung['kendall_tau']:.2f} and Spearman ρ {rung['spearman']:.2f} "
+        f"(`{path.relative_to(REPO) if path.is_relative_to(REPO) else path}`), the best "
+        "ranking affordable for 3 seeds × 6 strategies × 128 genomes on 2 cores (960 steps "
+        f"rank better, τ {cal['kendall_tau']:.2f}, at 2.7× the cost)."
+    )
+
+
+def verdict(stats: dict[str, dict[Any, Any]], evaluations: int) -> list[str]:
+    """Which strategy to use, from the numbers: the goal is the default (nsga2) reaching
+    random search's final hypervolume within half the evaluations."""
+    single = {a: row for a, row in stats.items() if a != LADDER}
+    best = max(single, key=lambda a: single[a][evaluations][0])
+    out = [
+        f"- Highest hypervolume at {evaluations} evaluations: **{best}** "
+        f"({single[best][evaluations][0]:.4f} ± {single[best][evaluations][1]:.4f}); "
+        + ", ".join(
+            f"{a} {row[evaluations][0]:.4f}"
+            for a, row in sorted(single.items(), key=lambda kv: -kv[1][evaluations][0])
+            if a != best
+        )
+        + "."
+    ]
+    if "random" in single and "nsga2" in single:
+        target = single["random"][evaluations][0]
+        counts = [needed(r["by_evaluations"], target) for r in single["nsga2"]["runs"]]
+        met = all(c is not None and c <= evaluations // 2 for c in counts)
+        shown = ", ".join("never" if c is None else str(c) for c in counts)
+        out.append(
+            f"- The default, nsga2, reaches random search's final hypervolume ({target:.4f}) "
+            f"after {shown} evaluations (one per seed): the goal of at most {evaluations // 2} "
+            f"is {'met' if met else 'missed'}."
+        )
+    return out
+
+
+def write_report(
+    args: argparse.Namespace,
+    s: Settings,
+    results: list[dict[str, Any]],
+    machine: list[str],
+    wall: float,
+) -> None:
+    stats = summary(results, s.evaluations)
+    target = stats["random"][s.evaluations][0] if "random" in stats else None
+    lines = [
+        "# Which search strategy finds the better front?",
+        "",
+        "Produced by `benchmarks/strategies.py`; rerun it to reproduce:",
+        "",
+        f"    python benchmarks/strategies.py --data {args.data} --steps {s.steps} "
+        f"--evaluations {s.evaluations} --population {s.population} "
+        f"--seeds {' '.join(map(str, args.seeds))}",
+        "",
+        *machine,
+        f"- wall time of this benchmark: {wall / 60:.0f} min, {args.workers} searches at a time",
+        "",
+        f"Space: the `{s.preset}` preset's. Evaluator: every genome trained for {s.steps} steps "
+        f"(WSD, the preset's learning rate) on `{Path(s.data).name}`, scored on the validation "
+        f"split. Population {s.population}; each search ran until it had evaluated at least "
+        f"{s.evaluations} distinct genomes (a genome proposed twice is evaluated once). "
+        "Hypervolume on the run's axes: log-perplexity over ln V and log10 FLOPs per token, "
+        "reference point (1, 9): uniform guessing and 1 GFLOP per token.",
+        "",
+        trust(args.calibration, s),
+        "",
+        "## Verdict",
+        "",
+        *verdict(stats, s.evaluations),
+        "",
+        "## Numbers",
+        "",
+        "| strategy | HV at 32 evals | HV at 64 | HV at "
+        f"{s.evaluations} | evals to reach random's HV at {s.evaluations} | CPU-seconds |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    for arm, row in stats.items():
+        if arm == LADDER:
+            continue
+        reach = "—"
+        if target is not None:
+            counts = [needed(r["by_evaluations"], target) for r in row["runs"]]
+            reach = ", ".join("not reached" if c is None else str(c) for c in counts)
+        cells = [f"{row[n][0]:.4f} ± {row[n][1]:.4f}" for n in (32, 64, s.evaluations)]
+        lines.append(f"| {arm} | {' | '.join(cells)} | {reach} | {row['seconds']:.0f} |")
+    if LADDER in stats:
+        row = stats[LADDER]
+        lines += [
+            "",
+            f"At equal CPU-seconds ({row['seconds']:.0f}, the single-fidelity NSGA-II runs' mean): "
+            f"NSGA-II through the ladder [{s.steps // 3}, {s.steps}] steps ends at "
+            f"{row['final'][0]:.4f} ± {row['final'][1]:.4f}, against "
+            f"{stats['nsga2']['final'][0]:.4f} ± {stats['nsga2']['final'][1]:.4f} for NSGA-II "
+            "with one fidelity.",
+        ]
+    lines += ["", "![hypervolume against evaluations and CPU-seconds](strategies.png)", ""]
+    args.out.write_text("\n".join(lines) + "\n")
+    plot(args.out.with_suffix(".png"), stats, s.evaluations)
+
+
+def plot(path: Path, stats: dict[str, dict[Any, Any]], evaluations: int) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    by_n, by_s = fig.subplots(1, 2)
+    horizon = max(r["by_seconds"][-1][0] for row in stats.values() for r in row["runs"])
+    grid = np.linspace(0, horizon, 200)
+    for arm, row in stats.items():
+        color, runs = COLORS[arm], row["runs"]
+        if arm != LADDER:
+            n = min(len(r["by_evaluations"]) for r in runs)
+            hv = np.array([r["by_evaluations"][:n] for r in runs])
+            x = np.arange(1, n + 1)
+            by_n.plot(x, hv.mean(0), color=color, label=arm)
+            by_n.fill_between(
+                x, hv.mean(0) - hv.std(0), hv.mean(0) + hv.std(0), color=color, alpha=0.15, lw=0
+            )
+        hv = np.array([[at_seconds(r["by_seconds"], t) for t in grid] for r in runs])
+        by_s.plot(grid, hv.mean(0), color=color, label=arm)
+        by_s.fill_between(
+            grid, hv.mean(0) - hv.std(0), hv.mean(0) + hv.std(0), color=color, alpha=0.15, lw=0
+        )
+    by_n.axvline(evaluations // 2, color="k", lw=0.6, ls=":")
+    by_n.set_xlabel("genomes evaluated")
+    by_s.set_xlabel("CPU-seconds (training, evaluation and the strategy's own work)")
+    for ax in (by_n, by_s):
+        ax.set_ylabel("hypervolume (mean ± sd over seeds)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""`hrfevo runs`: list the run directories under a folder, with where each one stands.
+
+    hrfevo runs [DIR]
+
+DIR (default populations/) is searched one level deep; a run directory given itself is listed
+alone. Each run gets one line: its state (finished; running, while a process holds it; or
+stopped, which `hrfevo resume` continues), generations finished of its target, evaluations
+(failed ones in brackets), the hypervolume after its last finished generation, and its preset
+and strategy. A directory that cannot be read says why. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fcntl
+from pathlib import Path
+
+from hrfevo.errors import UsageError
+
+DEFAULT = Path("populations")
+COLUMNS = ("run", "state", "generations", "evaluations", "hypervolume", "preset", "strategy")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        metavar="DIR",
+        help=f"a folder of run directories, or one run directory (default: {DEFAULT}/)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from hrfevo.run import RUN_FILE
+
+    folder = args.dir if args.dir is not None else DEFAULT
+    if not folder.is_dir():
+        if args.dir is not None:
+            raise UsageError(f"{folder} is not a directory")
+        print(f"no runs: {folder}/ does not exist yet (`hrfevo run` makes the first)")
+        return 0
+    found = (
+        [folder]
+        if (folder / RUN_FILE).is_file()
+        else sorted(d for d in folder.iterdir() if (d / RUN_FILE).is_file())
+    )
+    if not found:
+        print(f"no run directories in {folder}/")
+        return 0
+    rows = [COLUMNS, *(describe(d) for d in found)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def describe(run_dir: Path) -> tuple[str, ...]:
+    """One row of the listing: the run's state, read without changing anything."""
+    from hrfevo.run import RUN_FILE, RunView
+
+    try:
+        view = RunView(run_dir)
+    except UsageError as e:
+        return (str(run_dir), "unreadable", "", "", "", "", str(e))  # why, in the last column
+    done, target = view.generation, view.target
+    records = view.records()
+    failed = sum(r["status"] != "ok" for r in records)
+    state = "running" if in_use(run_dir / RUN_FILE) else "finished"
+    if state != "running" and done < target:
+        state = "stopped"
+    return (
+        str(run_dir),
+        state,
+        f"{done} of {target}",
+        f"{len(records)}" + (f" ({failed} failed)" if failed else ""),
+        last_hypervolume(run_dir / "hypervolume.csv"),
+        view.config.preset,
+        view.config.strategy,
+    )
+
+
+def in_use(run_file: Path) -> bool:
+    """Whether a process holds the run's lock (`hrfevo.storage.locked`): a run or resume."""
+    with open(run_file, "rb") as f:
+        try:  # a shared lock, dropped at once: an exclusive holder makes it fail
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    return False
+
+
+def last_hypervolume(path: Path) -> str:
+    """The hypervolume after the last finished generation, from the run's hypervolume.csv."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        return "-"
+    return f"{float(rows[-1]['hypervolume']):.4f}" if rows else "-"
