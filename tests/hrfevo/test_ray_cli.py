@@ -108,7 +108,8 @@ def test_ctrl_c_or_sigterm_stops_the_run_cleanly_and_leaves_no_ray_process(
     config: Path,
 ) -> None:
     out = tmp_path / "run"
-    proc = _start_and_wait(ray_run(out, text_file, config), out / "journal.jsonl", 1)
+    long = [*ray_run(out, text_file, config), "--generations", "100"]  # still running when hit
+    proc = _start_and_wait(long, out / "journal.jsonl", 1)
     assert any("raylet" in p.cmdline for p in in_session(proc.pid))
     send(proc.pid)
     _, stderr = proc.communicate(timeout=60)
