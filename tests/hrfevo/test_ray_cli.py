@@ -64,9 +64,18 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
 
 
 def _start_and_wait(cmd: list[str], journal: Path, lines: int) -> subprocess.Popen[str]:
-    """Start cmd in its own session (as a terminal would), and wait for `lines` journal lines."""
+    """Start cmd in its own session (as a terminal would), and wait for `lines` journal lines.
+
+    SIGINT is reset to its default in the child, as a terminal's foreground job has it: a shell
+    starts background jobs (`pytest &`, as some CI runners do) with SIGINT ignored, and Python
+    leaves an ignored SIGINT ignored, so Ctrl-C could not reach the run at all."""
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
