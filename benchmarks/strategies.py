@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.machine import machine_lines  # noqa: E402
 from hrfevo import run  # noqa: E402
 from hrfevo.config import RunConfig, resolve  # noqa: E402
+from hrfevo.curves import curve  # noqa: E402
 from hrfevo.pareto import front, hypervolume  # noqa: E402
 from hrfevo.storage import Journal  # noqa: E402
 
@@ -115,7 +116,7 @@ def measure(arm: str, seed: int, out: Path) -> dict[str, Any]:
     view = run.RunView(out)
     problem, records = view.problem(), view.records()
     top = [r for r in records if r.get("rung", 0) == problem.rungs - 1]
-    by_evaluations = [hypervolume(front(top[:n], problem), problem) for n in range(1, len(top) + 1)]
+    by_evaluations = curve(top, problem)["hypervolume"].tolist()
     spent = json.loads((out / BENCH_FILE).read_text())
     by_seconds = [
         (spent[g], hypervolume(front([r for r in top if r["generation"] <= g], problem), problem))
