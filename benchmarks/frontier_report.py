@@ -1,0 +1,529 @@
+"""The frontier study's measures and report: test loss against FLOPs per token, each set's
+hypervolume, the gap at matched FLOPs, the closest contests against seed noise, the winners'
+genes, the seeds' claims, and the figure (see `benchmarks/frontier.py`)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import moocore
+import numpy as np
+import pywt
+
+from benchmarks.frontier_plan import (
+    FULL,
+    NANOGPT_BUDGET,
+    NANOGPT_VAL_LOSS,
+    ROLES,
+    SHAKESPEARE,
+    VOCAB,
+    Cache,
+    Job,
+    Plan,
+    Record,
+    Settings,
+    plan,
+    searched,
+    transformer,
+    tuned,
+)
+from benchmarks.machine import machine_lines
+from hrfevo.api import load_run
+from hrfevo.genome import Genome
+from hrfevo.markdown import plural, table
+from hrfevo.objectives import OBJECTIVES
+from model import MIXER_CHOICES, ModelConfig, SpectralAnalyzer, SpectralLM, training_bytes
+
+# ---- measuring -----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """A model with its result (None until trained), and its FLOPs and parameters as built."""
+
+    job: Job
+    result: Record | None
+    flops: float
+    params: int
+
+    @property
+    def loss(self) -> float | None:
+        return None if self.result is None else self.result["test_loss"]
+
+    def seeded(self, cache: dict[str, Record], seed: int) -> float | None:
+        """The test loss with training seed `seed`, at the learning rate its study chose."""
+        if self.result is None or seed == 0:
+            return self.loss
+        again = dataclasses.replace(self.job, seed=seed, lr=self.result["lr"])
+        return cache.get(again.key(), {}).get("test_loss")
+
+
+def rows(p: Plan, cache: dict[str, Record], role: str | None = None) -> list[Row]:
+    out = []
+    for j in p.jobs if role is None else p.of(role):
+        model = j.model.built()
+        out.append(Row(j, tuned(cache, j), model.flops_per_token(), model.num_parameters()))
+    return out
+
+
+def ladder_at(ladder: list[Row], flops: float) -> float | None:
+    """The ladder's test loss at `flops`, linear in log FLOPs between its trained sizes; None
+    outside them (no extrapolation)."""
+    done = sorted((math.log10(r.flops), r.loss) for r in ladder if r.loss is not None)
+    x = math.log10(flops)
+    if len(done) < 2 or not done[0][0] <= x <= done[-1][0]:
+        return None
+    return float(np.interp(x, [a for a, _ in done], [b for _, b in done]))
+
+
+def gap(row: Row, ladder: list[Row]) -> float | None:
+    """Test loss minus the ladder's at equal FLOPs (negative: the model beats the ladder)."""
+    at = ladder_at(ladder, row.flops)
+    return None if at is None or row.loss is None else row.loss - at
+
+
+def hypervolume(members: list[Row]) -> float:
+    """On the run's axes (hrfevo.objectives): test loss / ln V and log10 FLOPs, to (1, 9)."""
+    loss, cost = OBJECTIVES["perplexity"], OBJECTIVES["flops_per_token"]
+    points = [
+        (loss.hv_value(math.exp(r.loss), VOCAB), cost.hv_value(r.flops, VOCAB))
+        for r in members
+        if r.loss is not None
+    ]
+    if not points:
+        return 0.0
+    ref = np.array([loss.hv_reference, cost.hv_reference])
+    return float(moocore.hypervolume(np.array(points), ref=ref))
+
+
+def contests(p: Plan, cache: dict[str, Record], s: Settings) -> list[tuple[Row, Row]]:
+    """The `pairs` front members with the lowest gaps (where the front is likeliest to beat
+    the ladder), each with the trained transformer nearest to it in FLOPs."""
+    ladder = [r for r in rows(p, cache, "ladder") if r.loss is not None]
+    scored = sorted(
+        ((g, r) for r in rows(p, cache, "front") if (g := gap(r, ladder)) is not None),
+        key=lambda x: x[0],
+    )
+    near = [min(ladder, key=lambda t: abs(math.log10(t.flops / r.flops))) for _, r in scored]
+    return [(r, t) for (_, r), t in zip(scored, near, strict=True)][: s.pairs]
+
+
+def judged(member: Row, partner: Row, cache: dict[str, Record]) -> tuple[list[str], str]:
+    """A contest's table cells, and its verdict against the seeds' spread."""
+    m = [member.seeded(cache, seed) for seed in (0, 1)]
+    t = [partner.seeded(cache, seed) for seed in (0, 1)]
+    gaps = [a - b if a is not None and b is not None else None for a, b in zip(m, t, strict=True)]
+    spread, words = None, "second seed not trained yet"
+    if gaps[0] is not None and gaps[1] is not None:
+        spread = max(abs(m[0] - m[1]), abs(t[0] - t[1]))  # type: ignore[operator]
+        mean = (gaps[0] + gaps[1]) / 2
+        beyond = gaps[0] * gaps[1] > 0 and abs(mean) > spread
+        side = "the front member" if mean < 0 else "the transformer"
+        words = f"{side} ahead, {'beyond' if beyond else 'within'} seed noise"
+    cells = [
+        f"{member.job.model.name} ({kflops(member.flops)})",
+        f"{partner.job.model.name} ({kflops(partner.flops)})",
+        f"{member.flops / partner.flops:.2f}",
+        *(num(g, "+.4f") for g in gaps),
+        num(spread),
+        words,
+    ]
+    return cells, words
+
+
+def dominated(member: Row, ladder: list[Row]) -> list[Row]:
+    """The transformers `member` Pareto-dominates: no more FLOPs and no higher test loss."""
+    m = (member.flops, member.loss)
+    return [
+        t
+        for t in ladder
+        if m[1] is not None and t.loss is not None
+        and m[0] <= t.flops and m[1] <= t.loss and m != (t.flops, t.loss)
+    ]  # fmt: skip
+
+
+def genes_of(genomes: list[Genome]) -> str:
+    """What genomes hold: mixers by layer, embeddings, wavelet and basis families, α, sizes."""
+    if not genomes:
+        return "none"
+
+    def counts(c: Counter[str]) -> str:
+        return ", ".join(f"{k} {n}" for k, n in c.most_common()) or "none"
+
+    mixers = Counter(m for g in genomes for m in g.arch.mixers)
+    embeddings = Counter(g.arch.embedding for g in genomes)
+    wavelets = Counter(
+        pywt.Wavelet(g.wavelet.name).short_family_name
+        for g in genomes
+        if "wavelet" in g.arch.mixers
+    )
+    bases = Counter(b.family for g in genomes if g.arch.embedding != "table" for b in g.basis)
+    alpha = [g.arch.spectral_share for g in genomes]
+    widths = "/".join(str(d) for d in sorted({g.arch.d_model for g in genomes}))
+    depths = "/".join(str(n) for n in sorted({g.arch.n_layers for g in genomes}))
+    return (
+        f"layers by mixer: {counts(mixers)}; embeddings: {counts(embeddings)}; wavelet "
+        f"families (genomes): {counts(wavelets)}; basis families (functions): {counts(bases)}; "
+        f"α {min(alpha):.2f}–{max(alpha):.2f} (mean {np.mean(alpha):.2f}); widths {widths}; "
+        f"{depths} layers"
+    )
+
+
+# ---- stage 3: the report -------------------------------------------------------------------
+
+
+def num(x: float | None, fmt: str = ".4f") -> str:
+    return "—" if x is None else format(x, fmt)
+
+
+def kflops(x: float) -> str:
+    return f"{x / 1e3:,.0f}k" if x < 1e6 else f"{x / 1e6:.2f}M"
+
+
+def verdict(p: Plan, cache: dict[str, Record], s: Settings) -> str:
+    """One context's answer, in numbers."""
+    ladder = rows(p, cache, "ladder")
+    scored = sorted(
+        ((g, r) for r in rows(p, cache, "front") if (g := gap(r, ladder)) is not None),
+        key=lambda x: x[0],
+    )
+    if not scored:
+        return f"**Context {p.context}:** not enough is trained yet to compare."
+    best, top = scored[0]
+    wins = sum(g < 0 for g, _ in scored)
+    where = f"{top.job.model.name} (`{top.job.model.genes}`, {kflops(top.flops)} FLOPs/token)"
+    head = (
+        f"{wins} of {len(scored)} front members inside the ladder's FLOPs beat it at matched "
+        f"FLOPs; the best, {where}, by {-best:.4f} nats"
+        if wins
+        else f"no front member inside the ladder's FLOPs beats it at matched FLOPs; the "
+        f"closest, {where}, is {best:.4f} nats worse"
+    )
+    hv = {role: hypervolume(rows(p, cache, role)) for role in ("front", "ladder", "design")}
+    seeds = "; ".join(
+        f"{m.job.model.name}: {judged(m, t, cache)[1]}" for m, t in contests(p, cache, s)
+    )
+    return (
+        f"**Context {p.context}:** {head}. Hypervolume: front {hv['front']:.4f}, ladder "
+        f"{hv['ladder']:.4f}, seeds' designs {hv['design']:.4f}. With a second seed: "
+        f"{seeds or 'none trained yet'}."
+    )
+
+
+def mixer_shares(p: Plan) -> str:
+    """The retrained front's layers by mixer, as shares."""
+    layers = Counter(
+        m for j in p.of("front") for m in ModelConfig.from_dict(j.model.config).layer_mixers
+    )
+    total = sum(layers.values())
+    return ", ".join(f"{m} {n / total:.0%}" for m, n in layers.most_common())
+
+
+def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]:
+    run_data = load_run(p.run_dir)
+    ladder, front = rows(p, cache, "ladder"), rows(p, cache, "front")
+    cells = []
+    for r in rows(p, cache):
+        res, fixed = r.result or {}, r.job.model.role == "ladder"
+        trials = f" ({res['trials']} of {r.job.trials} trials)" if res and r.job.lr is None else ""
+        cells.append(
+            [
+                f"**{r.job.model.name}**", r.job.model.role, f"`{r.job.model.genes}`",
+                f"{r.flops:,.0f}", f"{r.params:,}",
+                f"{res['lr']:.3g}{trials}" if res else "—", num(res.get("val_loss")),
+                f"**{num(r.loss)}**",
+                "" if fixed else num(ladder_at(ladder, r.flops)),
+                "" if fixed else num(gap(r, ladder), "+.4f"),
+                f"{res['tokens_per_second']:,.0f}" if res else "—",
+            ]
+        )  # fmt: skip
+    hv = [
+        [
+            name,
+            sum(r.loss is not None for r in rows(p, cache, role)),
+            f"{hypervolume(rows(p, cache, role)):.4f}",
+        ]
+        for role, (name, _) in ROLES.items()
+        if role != "anchor"
+    ]
+    dominance = [
+        f"- {m.job.model.name} dominates {', '.join(t.job.model.name for t in d)}"
+        for m in front
+        if (d := dominated(m, ladder))
+    ]
+    genomes = {
+        r.job.model.name: Genome.from_dict(r.job.model.genome) for r in front if r.job.model.genome
+    }
+    won = [genomes[r.job.model.name] for r in front if (g := gap(r, ladder)) is not None and g < 0]
+    spread = [r["metrics"]["flops_per_token"] for r in run_data.front_records]
+    budget = p.jobs[0].budget
+    anchor = [
+        f"nanoGPT's own model at its own learning rate reaches a test loss of {num(r.loss)}"
+        + (
+            f" on the bytes nanoGPT validates on; nanoGPT reports {NANOGPT_VAL_LOSS} there, "
+            "training on 90% of the corpus where every model here trains on 80%."
+            if Path(r.job.data).name == SHAKESPEARE.name
+            else "."
+        )
+        for r in rows(p, cache, "anchor")
+    ]
+    return [
+        f"## Context {p.context}",
+        "",
+        f"Search `{p.run_dir.name}`: {len(run_data.records)} genomes over "
+        f"{run_data.generations} generations; its final front holds {len(spread)} members from "
+        f"{kflops(min(spread))} to {kflops(max(spread))} FLOPs per token, of which "
+        f"{len(front)} are retrained. Long training: {budget['tokens']:,} tokens in batches of "
+        f"{budget['batch_size']}×{p.context}; test loss on {p.jobs[0].test_tokens:,} tokens "
+        "of the test split, in nats per byte." + "".join(f" {a}" for a in anchor),
+        "",
+        table(
+            [
+                "model",
+                "role",
+                "genes",
+                "FLOPs/token",
+                "params",
+                "lr (chosen)",
+                "val loss",
+                "test loss",
+                "ladder at its FLOPs",
+                "gap",
+                "tokens/s (training)",
+            ],
+            cells,
+        ),
+        "",
+        table(["set", "trained", "hypervolume"], hv),
+        "",
+        "The closest contests: the front members with the lowest gaps, each against the "
+        "transformer nearest in FLOPs, trained with seeds 0 and 1 at the learning rate each "
+        "chose. The gap is the member's test loss minus the transformer's; the seed spread is "
+        "the larger of the two models' differences between their seeds.",
+        "",
+        table(
+            [
+                "front member",
+                "transformer",
+                "FLOPs ratio",
+                "gap, seed 0",
+                "gap, seed 1",
+                "seed spread",
+                "verdict",
+            ],
+            [judged(m, t, cache)[0] for m, t in contests(p, cache, s)],
+        ),
+        "",
+        "Pareto dominance over the ladder (no more FLOPs and no higher test loss):",
+        "",
+        *(dominance or ["- no front member dominates a transformer of the ladder"]),
+        "",
+        f"Genes of the winners (below the ladder at matched FLOPs): {genes_of(won)}.",
+        "",
+        f"Genes of the retrained front: {genes_of(list(genomes.values()))}.",
+        "",
+    ]
+
+
+def mixer_flops(mixer: str, d_model: int, context: int) -> float:
+    cfg = ModelConfig(vocab_size=VOCAB, seq_len=context, d_model=d_model, n_layers=1, mixer=mixer)
+    return SpectralLM(cfg).flops_breakdown()[f"layer0.{mixer}"]
+
+
+def claims(plans: dict[int, Plan], cache: dict[str, Record]) -> list[list[str]]:
+    """Each quantitative claim of the seed documents beside what is measured here."""
+    short, long = plans[min(plans)], plans[max(plans)]
+    designs = {T: {r.job.model.name: r for r in rows(p, cache, "design")} for T, p in plans.items()}
+    spectral, signal = designs[short.context]["SpectralLLM"], designs[short.context]["SignalLLM"]
+    ladder = rows(short, cache, "ladder")
+    a = SpectralAnalyzer(spectral.job.model.built()).analyze()
+
+    def shares(*prefixes: str) -> str:
+        """The spectral share of the parameters / FLOPs of the components named `prefixes`."""
+        parts = [c for c in a["components"] if c["name"].startswith(prefixes)]
+        out = []
+        for measure in ("params", "flops"):
+            total = sum(c[measure] for c in parts) or 1
+            out.append(sum(c[measure] for c in parts if c["spectral"]) / total)
+        return f"{out[0]:.1%} / {out[1]:.1%}"
+
+    near = min(ladder, key=lambda t: abs(math.log10(t.flops / spectral.flops)))
+    batch = short.jobs[0].budget["batch_size"]
+    memory = memory_bytes(spectral, batch) / memory_bytes(near, batch)
+    speed = "its tokens/s not measured yet"
+    if spectral.result and near.result:
+        ratio = spectral.result["tokens_per_second"] / near.result["tokens_per_second"]
+        speed = f"{ratio:.2f}× the training tokens/s of {near.job.model.name}"
+    ppl = "not trained yet" if spectral.loss is None else f"{math.exp(spectral.loss):.2f}"
+    d, layers = spectral.job.model.config["d_model"], spectral.job.model.config["n_layers"]
+    ffns = [f"layer{i}.ffn" for i in range(layers)]
+    grow = {
+        m: mixer_flops(m, d, long.context) / mixer_flops(m, d, short.context) for m in MIXER_CHOICES
+    }
+    D, B, n = (signal.job.model.config[k] for k in ("d_model", "harmonic_bases", "n_layers"))
+    table_ratio = VOCAB * D / (VOCAB * B + 2 * B)  # a table's V·D against C (V×B) and Φ's 2B
+    demo = 50_000 * 768 / (50_000 * 64 + 2 * 64)  # at its demo's V 50,000, D 768, B 64
+    same = {  # the SignalLLM design's FLOPs against a transformer's of its width and depth
+        T: designs[T]["SignalLLM"].flops / transformer(D, n, 4, T).built().flops_per_token()
+        for T in plans
+    }
+    return [
+        ["SpectralLLM", "spectral embedding: parameter / compute ratio", "33.3% / 98.6%",
+         f"{shares('embedding', 'head')} of the hybrid embedding and its tied head"],
+        ["SpectralLLM", "frequency FFN: parameter / compute ratio", "21.8% / 45.2%",
+         f"{shares(*ffns)} at α 0.5"],
+        ["SpectralLLM", "whole model: parameter / compute ratio", "29.7% / 74.1%",
+         f"{a['params']['share']:.1%} / {a['flops']['share']:.1%}"],
+        ["SpectralLLM", "memory against an equivalent transformer", "60%",
+         f"{memory:.0%} of {near.job.model.name}'s, the transformer nearest in FLOPs "
+         f"(`model.memory` estimate, batch {batch}×{short.context})"],
+        ["SpectralLLM", "training convergence against the baseline", "15% faster",
+         f"test loss {num(gap(spectral, ladder), '+.4f')} nats against the ladder at its "
+         f"FLOPs after equal tokens; {speed}"],
+        ["SpectralLLM", "WikiText-103 perplexity with 8.3M parameters", "45.2",
+         f"not measured (a word-level corpus); at context {short.context}, test perplexity "
+         f"per byte {ppl} with {spectral.params:,} parameters"],
+        ["SignalLLM", "frequency-domain attention: O(n log n) against O(n²)", "confirmed",
+         f"FLOPs per token of one mixer at d {d}, context {short.context} → {long.context}: "
+         + ", ".join(f"{m} ×{x:.2f}" for m, x in grow.items())],
+        ["SignalLLM", "embedding parameters", "6× fewer",
+         f"{table_ratio:.1f}× fewer than a table at V {VOCAB}, D {D}, B {B}; {demo:.1f}× at "
+         "its demo's V 50,000, D 768, B 64"],
+        ["SignalLLM", "FLOPs at longer sequences", "significantly lower",
+         "; ".join(f"{x:.2f}× a transformer's of its size at {T}" for T, x in same.items())],
+    ]  # fmt: skip
+
+
+def memory_bytes(row: Row, batch: int) -> int:
+    return training_bytes(ModelConfig.from_dict(row.job.model.config), batch)
+
+
+def command(s: Settings, args: argparse.Namespace) -> str:
+    """The command line that reproduces the report."""
+    flags = [
+        *(["--quick"] if args.quick else []),
+        *([] if Path(args.data) == SHAKESPEARE else ["--data", args.data]),
+        *("--strategy", args.strategy, "--seed", str(args.seed)),
+        *("--contexts", *map(str, s.contexts), "--population", str(s.population)),
+        *("--generations", str(s.generations), "--lr-trials", str(s.lr_trials)),
+        *("--workers", str(args.workers)),
+    ]
+    return " ".join(["python benchmarks/frontier.py", *flags])
+
+
+def write_report(s: Settings, args: argparse.Namespace) -> None:
+    """The report and its figure, from the searches that have finished and what is cached."""
+    cache = Cache(args.out.with_suffix(".json")).read()
+    plans = {T: plan(s, T, args, out) for T in s.contexts if (out := searched(s, T, args))}
+    hours = sum(r["seconds"] for r in cache.values()) / 3600
+    lines = [
+        "# The frontier study: at equal FLOPs, does an evolved spectral LM beat a transformer?",
+        "",
+        "Produced by `benchmarks/frontier.py`; rerun it to reproduce (the trainings in "
+        f"`{args.out.with_suffix('.json').name}` are reused, and the searches continue where "
+        "they stopped). Command:",
+        "",
+        f"    {command(s, args)}",
+        "",
+        *machine_lines(1),
+        f"- one thread per training, {args.workers} at a time; {plural(len(cache), 'training')} "
+        f"so far, {hours:.1f} CPU-hours of them",
+        "",
+        "## Verdict",
+        "",
+        *(
+            ["- `--quick`: toy sizes, which test the script, not the question."]
+            if args.quick
+            else []
+        ),
+        *(f"- {verdict(p, cache, s)}" for p in plans.values()),
+        *(f"- The retrained front's layers at {T}: {mixer_shares(p)}." for T, p in plans.items()),
+        *([] if plans else ["- No search has finished yet."]),
+        "",
+        "## How it was measured",
+        "",
+        f"**Search.** The `{s.preset}` preset at each context (its fidelity ladder, WSD at its "
+        f"learning rate), strategy `{args.strategy}`, population {s.population}, "
+        f"{s.generations} generations, widths {list(s.d_model or []) or 'as the preset'}; a "
+        f"step holds {s.search_tokens:,} tokens at every context. **Long training.** "
+        f"{s.tokens:,} tokens for every model, at least {s.step_tokens} a step in whole "
+        f"sequences{NANOGPT_BUDGET if s.tokens == FULL.tokens else ''}, AdamW (0.9, 0.99), "
+        "weight decay 0.1, clipping at 1.0, 5% linear warm-up and cosine decay to a tenth; "
+        "80/10/10 train/validation/test split, the test split being nanoGPT's validation "
+        f"split. **Learning rate.** Per model, an Optuna study of {s.lr_trials} trials on the "
+        f"validation loss (first {', '.join(f'{x:g}' for x in s.lr_grid)}, then TPE in "
+        f"[{s.lr_range[0]:g}, {s.lr_range[1]:g}]); the test loss reported is that of the trial "
+        "best on validation. **Ladder.** Transformers (table embedding, attention, FFN 4×, "
+        "α 0) scaled in width and depth, from the last at or below the front's cheapest member "
+        f"to the first at or above its costliest, at least {s.min_ladder}. **Gap.** Test loss "
+        "minus the ladder's at equal FLOPs, linear in log FLOPs between trained ladder sizes "
+        "(none outside them). **Hypervolume** on the run's axes: test loss / ln 256 and log10 "
+        f"FLOPs per token, reference (1, 9). **Tokens per second**: the training loop's, on "
+        f"one thread, with {plural(args.workers, 'training')} sharing the machine (see the "
+        "load above). "
+        f"**Seeds' designs** at d {s.design[0]}, "
+        f"{plural(s.design[1], 'layer')}: `design_models` in the script maps each document's "
+        "configuration onto this code's causal modules.",
+        "",
+    ]
+    for p in plans.values():
+        lines += context_section(p, cache, s)
+    if plans:
+        header = ["source", "claim", "claimed", "measured here (causal models)"]
+        lines += ["## The seeds' claims", "", table(header, claims(plans, cache)), ""]
+    lines += [f"![test loss against FLOPs per token]({args.out.with_suffix('.png').name})", ""]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    plot(args.out.with_suffix(".png"), plans, cache)
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+def plot(path: Path, plans: dict[int, Plan], cache: dict[str, Record]) -> None:
+    """Test loss against FLOPs per token, one panel per context, every point labelled."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.5 * max(1, len(plans)), 5), layout="constrained")
+    for ax, p in zip(
+        fig.subplots(1, max(1, len(plans)), squeeze=False)[0], plans.values(), strict=False
+    ):
+        for role, (name, style) in ROLES.items():
+            done = sorted(
+                (r for r in rows(p, cache, role) if r.loss is not None), key=lambda r: r.flops
+            )
+            x, y = [r.flops for r in done], [float(r.loss or 0) for r in done]
+            if not done:
+                continue
+            if role == "ladder":
+                ax.plot(x, y, color=style["color"], lw=1)
+            if role == "front":  # the staircase through the members no cheaper one beats
+                keep = [i for i in range(len(y)) if y[i] <= min(y[: i + 1])]
+                ax.step(
+                    [x[i] for i in keep],
+                    [y[i] for i in keep],
+                    where="post",
+                    color=style["color"],
+                    lw=1,
+                )
+            ax.scatter(x, y, label=name, zorder=3, **style)
+            for r, xi, yi in zip(done, x, y, strict=True):
+                ax.annotate(
+                    r.job.model.name,
+                    (xi, yi),
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                    fontsize=7,
+                )
+        ax.set_xscale("log")
+        ax.set_title(f"context {p.context}")
+        ax.set_xlabel("forward FLOPs per token (log scale)")
+        ax.set_ylabel("test loss (nats per byte)")
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.savefig(path, dpi=150)
