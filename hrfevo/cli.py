@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from hrfevo import __version__
 from hrfevo.commands import COMMANDS
-from hrfevo.errors import MachineFaultError, UsageError
+from hrfevo.errors import DivergedError, MachineFaultError, UsageError
 
 DESCRIPTION = """\
 HRFEvo: evolutionary search for causal spectral language models.
@@ -117,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"hrfevo {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except DivergedError as e:  # the work ran; its result is no model
+        print(f"hrfevo {args.command}: {e}", file=sys.stderr)
+        return 1
     except MachineFaultError as e:  # the run is intact; resume continues it
         print(f"hrfevo {args.command}: stopped: {e}", file=sys.stderr)
         return 3

@@ -1,4 +1,5 @@
-"""The one exception type that means "the user's input is wrong"."""
+"""The exceptions the CLI turns into exit statuses: bad input (2), work whose result failed
+(1), and evaluations the machine could not run (3)."""
 
 
 class UsageError(Exception):
@@ -28,3 +29,9 @@ class MachineFaultError(Exception):
             f"recorded for {them}; {remedy}"
         )
         self.errors = errors
+
+
+class DivergedError(Exception):
+    """A training ran, but its loss was not finite: there is no model to write, and nothing
+    was written. The CLI prints the message on one line and exits with status 1, as a run
+    whose every evaluation failed does."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hrfevo.api import Record, RunData
-from hrfevo.errors import UsageError
+from hrfevo.errors import DivergedError, UsageError
 from hrfevo.genome import Genome, to_model_config
 from hrfevo.model_card import model_card
 from hrfevo.problems.spectral import open_corpus
@@ -85,9 +85,9 @@ def export(
     plan = plan_export(run, Path(out), select, retrain_steps, device)
     model, result = train(plan.model_cfg, plan.train_cfg, plan.corpus, progress=progress)
     if result.status != "ok":
-        raise UsageError(
+        raise DivergedError(
             f"re-training {plan.record['key']} diverged after {result.steps_done} steps; "
-            "try fewer --retrain-steps"
+            "nothing written (fewer --retrain-steps?)"
         )
     return write(plan, model, result)
 

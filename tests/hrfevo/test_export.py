@@ -333,3 +333,28 @@ def test_a_genome_evaluated_on_a_gpu_is_exported_on_one_when_there_is_one(
     assert (export_device(on_gpu), export_device(on_cpu)) == ("cuda", "cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert export_device(on_gpu) == "cpu"
+
+
+def test_a_diverged_retrain_exits_1_and_writes_nothing(
+    run_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The work ran but gave no model: status 1, as `hrfevo train` says for a diverged run."""
+    import dataclasses
+
+    from hrfevo import exporter
+
+    real = exporter.train
+
+    def diverging(*args: object, **kwargs: object) -> object:
+        model, result = real(*args, **kwargs)  # type: ignore[arg-type]
+        return model, dataclasses.replace(result, status="diverged", val_loss=math.inf)
+
+    monkeypatch.setattr(exporter, "train", diverging)
+    before = sorted(p.name for p in run_dir.iterdir())
+    code, stdout, err = cli(["export", str(run_dir), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1 and stdout == "" and err.count("\n") == 1
+    assert err.startswith("hrfevo export: re-training ") and "diverged after" in err
+    assert list(tmp_path.iterdir()) == [] and sorted(p.name for p in run_dir.iterdir()) == before
