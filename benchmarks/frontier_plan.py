@@ -132,6 +132,7 @@ class Model:
     genes: str  # what it is, in a few words
     genome: dict[str, Any] | None = None  # a front member's genome
     lr: float | None = None  # a fixed learning rate, no study (the anchor's)
+    rung: int | None = None  # the highest rung a front member reached in its search
 
     def built(self) -> SpectralLM:
         return SpectralLM(ModelConfig.from_dict(self.config))
@@ -222,8 +223,11 @@ def front_models(out: Path, s: Settings, context: int) -> list[Model]:
     for n, i in enumerate(sorted(picked), 1):
         genome = Genome.from_dict(records[i]["candidate"])
         genes = describe(genome) + (" (a plain transformer)" if is_baseline(genome) else "")
+        rung = records[i].get("rung", 0)
         cfg = to_model_config(genome, VOCAB, context).to_dict()
-        models.append(Model("front", f"F{n}", cfg, genes, genome.to_dict()))
+        models.append(
+            Model("front", f"F{n}", cfg, f"{genes}; rung {rung}", genome.to_dict(), rung=rung)
+        )
     return models
 
 
