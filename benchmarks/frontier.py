@@ -16,8 +16,8 @@ turn and rewrites the report as each context's trainings end):
    FLOPs, the seeds' two designs made causal, and at 64 nanoGPT's own model at its own
    learning rate. Every model but that anchor gets the same care: a small Optuna study of the
    learning rate on the validation split; the test loss reported is the best trial's. The
-   front members with the lowest gaps, and their nearest transformers, train with a second
-   seed at the learning rate they chose.
+   front members with the lowest gaps, and their nearest transformers, train with two more
+   seeds at the learning rate they chose.
 3. report: test loss against FLOPs per token, parameters and tokens per second; each set's
    hypervolume on the run's axes; the gap at matched FLOPs (linear in log FLOPs along the
    ladder); where the front dominates; the genes of the winners; the seeds' claims beside what
@@ -185,16 +185,16 @@ def study(job: Job, cache: Cache) -> None:
 
 
 def train_stage(s: Settings, args: argparse.Namespace) -> None:
-    """Each context in turn: every model's study, then the closest contests' second seeds."""
+    """Each context in turn: every model's study, then the closest contests' other seeds."""
     cache = Cache(args.out.with_suffix(".json"))
     for T in s.contexts:
         out = searched(s, T, args)
         if out is None:
             raise UsageError(f"the search at context {T} has not finished: run --stage search")
         p = plan(s, T, args, out)
-        for phase, jobs in (("studies", p.jobs), ("second seeds", None)):
+        for phase, jobs in (("studies", p.jobs), ("other seeds", None)):
             if jobs is None:  # the contests are known once the studies have ended
-                jobs = second_seeds(p, cache.read(), s)
+                jobs = other_seeds(p, cache.read(), s)
             done = cache.read()
             todo = [j for j in jobs if not all(k in done for k in j.cache_keys())]
             todo.sort(key=lambda j: -j.model.built().flops_per_token())  # longest first
@@ -203,13 +203,16 @@ def train_stage(s: Settings, args: argparse.Namespace) -> None:
         write_report(s, args)
 
 
-def second_seeds(p: Plan, cache: dict[str, Record], s: Settings) -> list[Job]:
-    """The closest contests' models again, with seed 1, at the learning rate each chose."""
-    again: dict[str, Job] = {}
+def other_seeds(p: Plan, cache: dict[str, Record], s: Settings) -> list[Job]:
+    """The closest contests' models again, with seeds 1 to `seeds` - 1, at the learning rate
+    each chose."""
+    again: dict[tuple[str, int], Job] = {}
     for pair in contests(p, cache, s):
         for r in pair:
             if r.result is not None and r.job.lr is None:
-                again[r.job.model.name] = dataclasses.replace(r.job, seed=1, lr=r.result["lr"])
+                for seed in range(1, s.seeds):
+                    job = dataclasses.replace(r.job, seed=seed, lr=r.result["lr"])
+                    again[r.job.model.name, seed] = job
     return list(again.values())
 
 

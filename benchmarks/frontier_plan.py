@@ -65,7 +65,8 @@ class Settings:
     lr_grid: tuple[float, ...]  # a study's first trials; TPE proposes the rest
     lr_range: tuple[float, float]  # the study's log-uniform range
     lr_trials: int
-    pairs: int  # front members trained with a second seed, with their nearest transformers
+    pairs: int  # front members trained with more seeds, with their nearest transformers
+    seeds: int  # training seeds of those contests' models (seed 0 is the study's)
     design: tuple[int, int]  # (d_model, layers) of the seeds' designs
     anchor: bool  # nanoGPT's model at its own learning rate, at context 64
 
@@ -92,7 +93,8 @@ FULL = Settings(
     lr_grid=(3e-3, 1e-2, 1e-3),
     lr_range=(5e-4, 3e-2),
     lr_trials=4,
-    pairs=3,
+    pairs=4,
+    seeds=3,
     design=(64, 3),
     anchor=True,
 )
@@ -117,6 +119,7 @@ QUICK = dataclasses.replace(
     lr_range=(1e-3, 3e-2),
     lr_trials=2,
     pairs=1,
+    seeds=2,
     design=(16, 2),
     anchor=False,
 )

@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import moocore
 import numpy as np
@@ -114,16 +115,23 @@ def contests(p: Plan, cache: dict[str, Record], s: Settings) -> list[tuple[Row, 
     return [(r, t) for (_, r), t in zip(scored, near, strict=True)][: s.pairs]
 
 
-def judged(member: Row, partner: Row, cache: dict[str, Record]) -> tuple[list[str], str]:
-    """A contest's table cells, and its verdict against the seeds' spread."""
-    m = [member.seeded(cache, seed) for seed in (0, 1)]
-    t = [partner.seeded(cache, seed) for seed in (0, 1)]
+def judged(
+    member: Row, partner: Row, cache: dict[str, Record], seeds: int
+) -> tuple[list[str], str]:
+    """A contest's table cells, and its verdict against the seeds' spread: beyond seed noise
+    when every seed's gap has the same sign and the mean gap exceeds the larger of the two
+    models' ranges over their seeds. (Seed 0 chose the contests, so its gaps lean towards the
+    front: the other seeds are the check.)"""
+    m = [member.seeded(cache, seed) for seed in range(seeds)]
+    t = [partner.seeded(cache, seed) for seed in range(seeds)]
     gaps = [a - b if a is not None and b is not None else None for a, b in zip(m, t, strict=True)]
-    spread, words = None, "second seed not trained yet"
-    if gaps[0] is not None and gaps[1] is not None:
-        spread = max(abs(m[0] - m[1]), abs(t[0] - t[1]))  # type: ignore[operator]
-        mean = (gaps[0] + gaps[1]) / 2
-        beyond = gaps[0] * gaps[1] > 0 and abs(mean) > spread
+    spread = mean = None
+    words = "other seeds not trained yet"
+    if all(g is not None for g in gaps):
+        ms, ts, gs = (cast(list[float], x) for x in (m, t, gaps))
+        spread = max(max(ms) - min(ms), max(ts) - min(ts))
+        mean = sum(gs) / seeds
+        beyond = (all(g < 0 for g in gs) or all(g > 0 for g in gs)) and abs(mean) > spread
         side = "the front member" if mean < 0 else "the transformer"
         words = f"{side} ahead, {'beyond' if beyond else 'within'} seed noise"
     cells = [
@@ -131,6 +139,7 @@ def judged(member: Row, partner: Row, cache: dict[str, Record]) -> tuple[list[st
         f"{partner.job.model.name} ({kflops(partner.flops)})",
         f"{member.flops / partner.flops:.2f}",
         *(num(g, "+.4f") for g in gaps),
+        num(mean, "+.4f"),
         num(spread),
         words,
     ]
@@ -207,12 +216,13 @@ def verdict(p: Plan, cache: dict[str, Record], s: Settings) -> str:
     )
     hv = {role: hypervolume(rows(p, cache, role)) for role in ("front", "ladder", "design")}
     seeds = "; ".join(
-        f"{m.job.model.name}: {judged(m, t, cache)[1]}" for m, t in contests(p, cache, s)
+        f"{m.job.model.name} against {t.job.model.name}: {judged(m, t, cache, s.seeds)[1]}"
+        for m, t in contests(p, cache, s)
     )
     return (
         f"**Context {p.context}:** {head}. Hypervolume: front {hv['front']:.4f}, ladder "
-        f"{hv['ladder']:.4f}, seeds' designs {hv['design']:.4f}. With a second seed: "
-        f"{seeds or 'none trained yet'}."
+        f"{hv['ladder']:.4f}, seeds' designs {hv['design']:.4f}. With {s.seeds} training "
+        f"seeds: {seeds or 'none trained yet'}."
     )
 
 
@@ -309,21 +319,24 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
         table(["set", "trained", "hypervolume"], hv),
         "",
         "The closest contests: the front members with the lowest gaps, each against the "
-        "transformer nearest in FLOPs, trained with seeds 0 and 1 at the learning rate each "
-        "chose. The gap is the member's test loss minus the transformer's; the seed spread is "
-        "the larger of the two models' differences between their seeds.",
+        f"transformer nearest in FLOPs, trained with seeds 0 to {s.seeds - 1} at the learning "
+        "rate each chose. The gap is the member's test loss minus the transformer's; the seed "
+        "spread is the larger of the two models' ranges over their seeds. A contest is beyond "
+        "seed noise when every seed's gap has the same sign and the mean gap exceeds the "
+        "spread. Seed 0 chose these contests, so its gaps lean towards the front; the other "
+        "seeds are the check.",
         "",
         table(
             [
                 "front member",
                 "transformer",
                 "FLOPs ratio",
-                "gap, seed 0",
-                "gap, seed 1",
+                *(f"gap, seed {seed}" for seed in range(s.seeds)),
+                "mean gap",
                 "seed spread",
                 "verdict",
             ],
-            [judged(m, t, cache)[0] for m, t in contests(p, cache, s)],
+            [judged(m, t, cache, s.seeds)[0] for m, t in contests(p, cache, s)],
         ),
         "",
         "Pareto dominance over the ladder (no more FLOPs and no higher test loss):",
