@@ -16,8 +16,8 @@ turn and rewrites the report as each context's trainings end):
    FLOPs, the seeds' two designs made causal, and at 64 nanoGPT's own model at its own
    learning rate. Every model but that anchor gets the same care: a small Optuna study of the
    learning rate on the validation split; the test loss reported is the best trial's. The
-   front members with the lowest gaps, and their nearest transformers, train with two more
-   seeds at the learning rate they chose.
+   front members with the lowest gaps, and the transformers either side of each in FLOPs,
+   train with two more seeds at the learning rate they chose.
 3. report: test loss against FLOPs per token, parameters and tokens per second; each set's
    hypervolume on the run's axes; the gap at matched FLOPs (linear in log FLOPs along the
    ladder); where the front dominates; the genes of the winners; the seeds' claims beside what
@@ -207,8 +207,8 @@ def other_seeds(p: Plan, cache: dict[str, Record], s: Settings) -> list[Job]:
     """The closest contests' models again, with seeds 1 to `seeds` - 1, at the learning rate
     each chose."""
     again: dict[tuple[str, int], Job] = {}
-    for pair in contests(p, cache, s):
-        for r in pair:
+    for c in contests(p, cache, s):
+        for r in (c.member, c.below, c.above):
             if r.result is not None and r.job.lr is None:
                 for seed in range(1, s.seeds):
                     job = dataclasses.replace(r.job, seed=seed, lr=r.result["lr"])

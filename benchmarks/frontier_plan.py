@@ -65,7 +65,7 @@ class Settings:
     lr_grid: tuple[float, ...]  # a study's first trials; TPE proposes the rest
     lr_range: tuple[float, float]  # the study's log-uniform range
     lr_trials: int
-    pairs: int  # front members trained with more seeds, with their nearest transformers
+    pairs: int  # front members trained with more seeds, with the transformers either side
     seeds: int  # training seeds of those contests' models (seed 0 is the study's)
     design: tuple[int, int]  # (d_model, layers) of the seeds' designs
     anchor: bool  # nanoGPT's model at its own learning rate, at context 64

@@ -73,14 +73,19 @@ def rows(p: Plan, cache: dict[str, Record], role: str | None = None) -> list[Row
     return out
 
 
-def ladder_at(ladder: list[Row], flops: float) -> float | None:
-    """The ladder's test loss at `flops`, linear in log FLOPs between its trained sizes; None
-    outside them (no extrapolation)."""
-    done = sorted((math.log10(r.flops), r.loss) for r in ladder if r.loss is not None)
+def interpolated(points: list[tuple[float, float | None]], flops: float) -> float | None:
+    """The loss at `flops` of (FLOPs, loss) points, linear in log FLOPs between those with a
+    loss; None outside them (no extrapolation)."""
+    done = sorted((math.log10(f), loss) for f, loss in points if loss is not None)
     x = math.log10(flops)
     if len(done) < 2 or not done[0][0] <= x <= done[-1][0]:
         return None
     return float(np.interp(x, [a for a, _ in done], [b for _, b in done]))
+
+
+def ladder_at(ladder: list[Row], flops: float) -> float | None:
+    """The ladder's test loss at `flops`, between its trained sizes."""
+    return interpolated([(r.flops, r.loss) for r in ladder], flops)
 
 
 def gap(row: Row, ladder: list[Row]) -> float | None:
@@ -103,41 +108,60 @@ def hypervolume(members: list[Row]) -> float:
     return float(moocore.hypervolume(np.array(points), ref=ref))
 
 
-def contests(p: Plan, cache: dict[str, Record], s: Settings) -> list[tuple[Row, Row]]:
+@dataclass(frozen=True)
+class Contest:
+    """A front member against the ladder at its FLOPs: the trained transformers either side."""
+
+    member: Row
+    below: Row
+    above: Row
+
+    def gaps(self, cache: dict[str, Record], seed: int) -> tuple[float | None, float | None]:
+        """With training seed `seed`: the member's test loss and the ladder's at its FLOPs."""
+        ladder = [(t.flops, t.seeded(cache, seed)) for t in (self.below, self.above)]
+        return self.member.seeded(cache, seed), interpolated(ladder, self.member.flops)
+
+
+def contests(p: Plan, cache: dict[str, Record], s: Settings) -> list[Contest]:
     """The `pairs` front members with the lowest gaps (where the front is likeliest to beat
-    the ladder), each with the trained transformer nearest to it in FLOPs."""
-    ladder = [r for r in rows(p, cache, "ladder") if r.loss is not None]
+    the ladder), each with the two trained transformers either side of it in FLOPs."""
+    ladder = sorted(
+        (r for r in rows(p, cache, "ladder") if r.loss is not None), key=lambda r: r.flops
+    )
     scored = sorted(
         ((g, r) for r in rows(p, cache, "front") if (g := gap(r, ladder)) is not None),
         key=lambda x: x[0],
     )
-    near = [min(ladder, key=lambda t: abs(math.log10(t.flops / r.flops))) for _, r in scored]
-    return [(r, t) for (_, r), t in zip(scored, near, strict=True)][: s.pairs]
+    out = []
+    for _, r in scored[: s.pairs]:  # inside the ladder's FLOPs, so a neighbour each side
+        i = next(
+            i for i in range(len(ladder) - 1) if ladder[i].flops <= r.flops <= ladder[i + 1].flops
+        )
+        out.append(Contest(r, ladder[i], ladder[i + 1]))
+    return out
 
 
-def judged(
-    member: Row, partner: Row, cache: dict[str, Record], seeds: int
-) -> tuple[list[str], str]:
+def judged(c: Contest, cache: dict[str, Record], seeds: int) -> tuple[list[str], str]:
     """A contest's table cells, and its verdict against the seeds' spread: beyond seed noise
-    when every seed's gap has the same sign and the mean gap exceeds the larger of the two
-    models' ranges over their seeds. (Seed 0 chose the contests, so its gaps lean towards the
-    front: the other seeds are the check.)"""
-    m = [member.seeded(cache, seed) for seed in range(seeds)]
-    t = [partner.seeded(cache, seed) for seed in range(seeds)]
-    gaps = [a - b if a is not None and b is not None else None for a, b in zip(m, t, strict=True)]
+    when every seed's gap has the same sign and the mean gap exceeds the larger of the
+    member's and the ladder's ranges over the seeds. (Seed 0 chose the contests, so its gaps
+    lean towards the front: the other seeds are the check.)"""
+    pairs = [c.gaps(cache, seed) for seed in range(seeds)]
+    gaps = [m - t if m is not None and t is not None else None for m, t in pairs]
     spread = mean = None
     words = "other seeds not trained yet"
     if all(g is not None for g in gaps):
-        ms, ts, gs = (cast(list[float], x) for x in (m, t, gaps))
+        ms, ts = ([cast(float, x[i]) for x in pairs] for i in (0, 1))
+        gs = cast(list[float], gaps)
         spread = max(max(ms) - min(ms), max(ts) - min(ts))
         mean = sum(gs) / seeds
         beyond = (all(g < 0 for g in gs) or all(g > 0 for g in gs)) and abs(mean) > spread
-        side = "the front member" if mean < 0 else "the transformer"
+        side = "the front member" if mean < 0 else "the ladder"
         words = f"{side} ahead, {'beyond' if beyond else 'within'} seed noise"
     cells = [
-        f"{member.job.model.name} ({kflops(member.flops)})",
-        f"{partner.job.model.name} ({kflops(partner.flops)})",
-        f"{member.flops / partner.flops:.2f}",
+        f"{c.member.job.model.name} ({kflops(c.member.flops)})",
+        f"{c.below.job.model.name} ({kflops(c.below.flops)}) – "
+        f"{c.above.job.model.name} ({kflops(c.above.flops)})",
         *(num(g, "+.4f") for g in gaps),
         num(mean, "+.4f"),
         num(spread),
@@ -216,8 +240,7 @@ def verdict(p: Plan, cache: dict[str, Record], s: Settings) -> str:
     )
     hv = {role: hypervolume(rows(p, cache, role)) for role in ("front", "ladder", "design")}
     seeds = "; ".join(
-        f"{m.job.model.name} against {t.job.model.name}: {judged(m, t, cache, s.seeds)[1]}"
-        for m, t in contests(p, cache, s)
+        f"{c.member.job.model.name}: {judged(c, cache, s.seeds)[1]}" for c in contests(p, cache, s)
     )
     return (
         f"**Context {p.context}:** {head}. Hypervolume: front {hv['front']:.4f}, ladder "
@@ -319,24 +342,24 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
         table(["set", "trained", "hypervolume"], hv),
         "",
         "The closest contests: the front members with the lowest gaps, each against the "
-        f"transformer nearest in FLOPs, trained with seeds 0 to {s.seeds - 1} at the learning "
-        "rate each chose. The gap is the member's test loss minus the transformer's; the seed "
-        "spread is the larger of the two models' ranges over their seeds. A contest is beyond "
-        "seed noise when every seed's gap has the same sign and the mean gap exceeds the "
-        "spread. Seed 0 chose these contests, so its gaps lean towards the front; the other "
-        "seeds are the check.",
+        "ladder at its FLOPs, the two transformers either side of it, all trained with seeds "
+        f"0 to {s.seeds - 1} at the learning rate each chose. The gap is the member's test "
+        "loss minus the ladder's at its FLOPs, seed by seed; the seed spread is the larger of "
+        "the member's and the ladder's ranges over the seeds. A contest is beyond seed noise "
+        "when every seed's gap has the same sign and the mean gap exceeds the spread. Seed 0 "
+        "chose these contests, so its gaps lean towards the front; the other seeds are the "
+        "check.",
         "",
         table(
             [
                 "front member",
-                "transformer",
-                "FLOPs ratio",
+                "ladder either side",
                 *(f"gap, seed {seed}" for seed in range(s.seeds)),
                 "mean gap",
                 "seed spread",
                 "verdict",
             ],
-            [judged(m, t, cache, s.seeds)[0] for m, t in contests(p, cache, s)],
+            [judged(c, cache, s.seeds)[0] for c in contests(p, cache, s)],
         ),
         "",
         "Pareto dominance over the ladder (no more FLOPs and no higher test loss):",
