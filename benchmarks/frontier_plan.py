@@ -240,12 +240,13 @@ def transformer(d_model: int, layers: int, heads: int, context: int) -> Model:
     return Model("ladder", f"T{d_model}×{layers}", cfg.to_dict(), genes)
 
 
-def ladder_models(s: Settings, context: int, front: list[Model]) -> list[Model]:
-    """The chain's transformers from the last at or below the front's cheapest member to the
-    first at or above its costliest, widened (upwards first) to `min_ladder` sizes."""
+def ladder_models(s: Settings, context: int, spanned: list[Model]) -> list[Model]:
+    """The chain's transformers from the last at or below the cheapest of `spanned` (the front
+    and the seeds' designs) to the first at or above the costliest, widened (upwards first)
+    to `min_ladder` sizes."""
     chain = [transformer(d, n, h, context) for d, n, h in s.chain]
     cost = [m.built().flops_per_token() for m in chain]
-    flops = [m.built().flops_per_token() for m in front]
+    flops = [m.built().flops_per_token() for m in spanned]
     lo = max((i for i, c in enumerate(cost) if c <= min(flops)), default=0)
     hi = min((i for i, c in enumerate(cost) if c >= max(flops)), default=len(chain) - 1)
     while hi - lo + 1 < min(s.min_ladder, len(chain)):
@@ -301,7 +302,8 @@ def plan(s: Settings, context: int, args: argparse.Namespace, out: Path) -> Plan
     data, sha = view.config.data, view.info["data"]["sha256"]
     corpus = corpus_of(data, sha, context + 1)
     front = front_models(out, s, context)
-    models = [*front, *ladder_models(s, context, front), *design_models(s, context)]
+    designs = design_models(s, context)
+    models = [*front, *ladder_models(s, context, [*front, *designs]), *designs]
     if s.anchor and context == 64:
         d, n, h, lr = NANOGPT
         genes = f"nanoGPT's CPU model: d{d}, {n} layers, its lr {lr:g}"
