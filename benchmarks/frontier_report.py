@@ -26,6 +26,7 @@ from benchmarks.frontier_plan import (
     VOCAB,
     Cache,
     Job,
+    Model,
     Plan,
     Record,
     Settings,
@@ -110,7 +111,8 @@ def hypervolume(members: list[Row]) -> float:
 
 @dataclass(frozen=True)
 class Contest:
-    """A front member against the ladder at its FLOPs: the trained transformers either side."""
+    """A model (a front member or a seeds' design) against the ladder at its FLOPs: the
+    trained transformers either side."""
 
     member: Row
     below: Row
@@ -124,7 +126,8 @@ class Contest:
 
 def contests(p: Plan, cache: dict[str, Record], s: Settings) -> list[Contest]:
     """The `pairs` front members with the lowest gaps (where the front is likeliest to beat
-    the ladder), each with the two trained transformers either side of it in FLOPs."""
+    the ladder), then the seeds' designs, each with the two trained transformers either side
+    of it in FLOPs."""
     ladder = sorted(
         (r for r in rows(p, cache, "ladder") if r.loss is not None), key=lambda r: r.flops
     )
@@ -132,8 +135,9 @@ def contests(p: Plan, cache: dict[str, Record], s: Settings) -> list[Contest]:
         ((g, r) for r in rows(p, cache, "front") if (g := gap(r, ladder)) is not None),
         key=lambda x: x[0],
     )
+    designs = [r for r in rows(p, cache, "design") if gap(r, ladder) is not None]
     out = []
-    for _, r in scored[: s.pairs]:  # inside the ladder's FLOPs, so a neighbour each side
+    for r in [r for _, r in scored[: s.pairs]] + designs:  # inside the ladder's FLOPs
         i = next(
             i for i in range(len(ladder) - 1) if ladder[i].flops <= r.flops <= ladder[i + 1].flops
         )
@@ -141,33 +145,54 @@ def contests(p: Plan, cache: dict[str, Record], s: Settings) -> list[Contest]:
     return out
 
 
-def judged(c: Contest, cache: dict[str, Record], seeds: int) -> tuple[list[str], str]:
-    """A contest's table cells, and its verdict against the seeds' spread: beyond seed noise
-    when every seed's gap has the same sign and the mean gap exceeds the larger of the
-    member's and the ladder's ranges over the seeds. (Seed 0 chose the contests, so its gaps
-    lean towards the front: the other seeds are the check.)"""
+@dataclass(frozen=True)
+class Judgement:
+    """A contest over the training seeds: the gap per seed, their mean, the seed spread."""
+
+    gaps: list[float | None]
+    mean: float | None  # None until every seed is trained
+    spread: float | None
+    beyond: bool = False  # beyond seed noise
+
+    @property
+    def won(self) -> bool:
+        """The model ahead of the ladder, beyond seed noise."""
+        return self.beyond and self.mean is not None and self.mean < 0
+
+    @property
+    def words(self) -> str:
+        if self.mean is None:
+            return "other seeds not trained yet"
+        side = "the model" if self.mean < 0 else "the ladder"
+        return f"{side} ahead, {'beyond' if self.beyond else 'within'} seed noise"
+
+
+def judged(c: Contest, cache: dict[str, Record], seeds: int) -> Judgement:
+    """Beyond seed noise when every seed's gap has the same sign and the mean gap exceeds the
+    larger of the member's and the ladder's ranges over the seeds. (Seed 0 chose the
+    contests, so its gaps lean towards the front: the other seeds are the check.)"""
     pairs = [c.gaps(cache, seed) for seed in range(seeds)]
     gaps = [m - t if m is not None and t is not None else None for m, t in pairs]
-    spread = mean = None
-    words = "other seeds not trained yet"
-    if all(g is not None for g in gaps):
-        ms, ts = ([cast(float, x[i]) for x in pairs] for i in (0, 1))
-        gs = cast(list[float], gaps)
-        spread = max(max(ms) - min(ms), max(ts) - min(ts))
-        mean = sum(gs) / seeds
-        beyond = (all(g < 0 for g in gs) or all(g > 0 for g in gs)) and abs(mean) > spread
-        side = "the front member" if mean < 0 else "the ladder"
-        words = f"{side} ahead, {'beyond' if beyond else 'within'} seed noise"
-    cells = [
+    if not all(g is not None for g in gaps):
+        return Judgement(gaps, None, None)
+    ms, ts = ([cast(float, x[i]) for x in pairs] for i in (0, 1))
+    gs = cast(list[float], gaps)
+    spread = max(max(ms) - min(ms), max(ts) - min(ts))
+    mean = sum(gs) / seeds
+    beyond = (all(g < 0 for g in gs) or all(g > 0 for g in gs)) and abs(mean) > spread
+    return Judgement(gaps, mean, spread, beyond)
+
+
+def contest_cells(c: Contest, j: Judgement) -> list[str]:
+    return [
         f"{c.member.job.model.name} ({kflops(c.member.flops)})",
         f"{c.below.job.model.name} ({kflops(c.below.flops)}) – "
         f"{c.above.job.model.name} ({kflops(c.above.flops)})",
-        *(num(g, "+.4f") for g in gaps),
-        num(mean, "+.4f"),
-        num(spread),
-        words,
+        *(num(g, "+.4f") for g in j.gaps),
+        num(j.mean, "+.4f"),
+        num(j.spread),
+        j.words,
     ]
-    return cells, words
 
 
 def dominated(member: Row, ladder: list[Row]) -> list[Row]:
@@ -220,7 +245,8 @@ def kflops(x: float) -> str:
 
 
 def verdict(p: Plan, cache: dict[str, Record], s: Settings) -> str:
-    """One context's answer, in numbers."""
+    """One context's answer, in numbers: seed 0 along the whole front, then the closest
+    contests over every seed, the seeds' designs, and each set's hypervolume."""
     ladder = rows(p, cache, "ladder")
     scored = sorted(
         ((g, r) for r in rows(p, cache, "front") if (g := gap(r, ladder)) is not None),
@@ -230,23 +256,73 @@ def verdict(p: Plan, cache: dict[str, Record], s: Settings) -> str:
         return f"**Context {p.context}:** not enough is trained yet to compare."
     best, top = scored[0]
     wins = sum(g < 0 for g, _ in scored)
-    where = f"{top.job.model.name} (`{top.job.model.genes}`, {kflops(top.flops)} FLOPs/token)"
+    where = f"{top.job.model.name}, `{top.job.model.genes}` at {kflops(top.flops)} FLOPs/token"
     head = (
-        f"{wins} of {len(scored)} front members inside the ladder's FLOPs beat it at matched "
-        f"FLOPs; the best, {where}, by {-best:.4f} nats"
+        f"on training seed 0, {wins} of {len(scored)} front members inside the ladder's FLOPs "
+        f"beat it at matched FLOPs (the best, {where}, by {-best:.4f} nats)"
         if wins
-        else f"no front member inside the ladder's FLOPs beats it at matched FLOPs; the "
-        f"closest, {where}, is {best:.4f} nats worse"
+        else "on training seed 0, no front member inside the ladder's FLOPs beats it at "
+        f"matched FLOPs (the closest, {where}, is {best:.4f} nats worse)"
+    )
+    judgements = [(c, judged(c, cache, s.seeds)) for c in contests(p, cache, s)]
+    over = "; ".join(
+        f"{c.member.job.model.name} {num(j.mean, '+.4f')} ({j.words})" for c, j in judgements
+    )
+    designs = ", ".join(
+        f"{r.job.model.name} {num(gap(r, ladder), '+.4f')}" for r in rows(p, cache, "design")
     )
     hv = {role: hypervolume(rows(p, cache, role)) for role in ("front", "ladder", "design")}
-    seeds = "; ".join(
-        f"{c.member.job.model.name}: {judged(c, cache, s.seeds)[1]}" for c in contests(p, cache, s)
-    )
     return (
-        f"**Context {p.context}:** {head}. Hypervolume: front {hv['front']:.4f}, ladder "
-        f"{hv['ladder']:.4f}, seeds' designs {hv['design']:.4f}. With {s.seeds} training "
-        f"seeds: {seeds or 'none trained yet'}."
+        f"**Context {p.context}:** {head}. Over {s.seeds} training seeds, the mean gaps of the "
+        "closest front members and of the seeds' designs inside the ladder's FLOPs: "
+        f"{over or 'not trained yet'}. The seeds' designs against the ladder on seed 0: "
+        f"{designs}. Hypervolume: front {hv['front']:.4f}, ladder {hv['ladder']:.4f}, seeds' "
+        f"designs {hv['design']:.4f}."
     )
+
+
+def across(plans: dict[int, Plan], cache: dict[str, Record], s: Settings) -> list[str]:
+    """What changes from the shortest context to the longest: what a token costs, the
+    hypervolume margin, and the members that beat the ladder beyond seed noise."""
+    short, long = min(plans), max(plans)
+
+    def growth(role: str) -> str:
+        ratios = [flops_at(j.model, long) / flops_at(j.model, short) for j in plans[long].of(role)]
+        return f"×{min(ratios):.2f}–×{max(ratios):.2f}" if ratios else "—"
+
+    margin = ", ".join(
+        f"{hypervolume(rows(p, cache, 'front')) - hypervolume(rows(p, cache, 'ladder')):+.4f} "
+        f"at {T}"
+        for T, p in plans.items()
+    )
+    winners = "; ".join(
+        f"at {T}: "
+        + (
+            ", ".join(
+                f"{c.member.job.model.name} (`{c.member.job.model.genes}`)"
+                for c in contests(p, cache, s)
+                if judged(c, cache, s.seeds).won
+            )
+            or "none"
+        )
+        for T, p in plans.items()
+    )
+    return [
+        f"## From {short} to {long}",
+        "",
+        f"- FLOPs per token from {short} to {long}: the ladder's transformers {growth('ladder')} "
+        f"(attention's cost grows with the context); the {long} front's members "
+        f"{growth('front')}.",
+        f"- Hypervolume, front minus ladder: {margin}.",
+        f"- Models ahead of the ladder beyond seed noise: {winners}.",
+        "",
+    ]
+
+
+def flops_at(model: Model, context: int) -> float:
+    """The model's forward FLOPs per token at another context."""
+    cfg = ModelConfig.from_dict(model.config | {"seq_len": context})
+    return SpectralLM(cfg).flops_per_token()
 
 
 def mixer_shares(p: Plan) -> str:
@@ -341,7 +417,8 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
         "",
         table(["set", "trained", "hypervolume"], hv),
         "",
-        "The closest contests: the front members with the lowest gaps, each against the "
+        "The closest contests: the front members with the lowest gaps, and the seeds' "
+        "designs, each against the "
         "ladder at its FLOPs, the two transformers either side of it, all trained with seeds "
         f"0 to {s.seeds - 1} at the learning rate each chose. The gap is the member's test "
         "loss minus the ladder's at its FLOPs, seed by seed; the seed spread is the larger of "
@@ -352,14 +429,14 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
         "",
         table(
             [
-                "front member",
+                "model",
                 "ladder either side",
                 *(f"gap, seed {seed}" for seed in range(s.seeds)),
                 "mean gap",
                 "seed spread",
                 "verdict",
             ],
-            [judged(c, cache, s.seeds)[0] for c in contests(p, cache, s)],
+            [contest_cells(c, judged(c, cache, s.seeds)) for c in contests(p, cache, s)],
         ),
         "",
         "Pareto dominance over the ladder (no more FLOPs and no higher test loss):",
@@ -487,7 +564,7 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
         "",
         f"    {command(s, args)}",
         "",
-        *machine_lines(1),
+        *machine_lines(1, load=False),  # the trainings ran before this report, under their own
         f"- one thread per training, {args.workers} at a time; {plural(len(cache), 'training')} "
         f"so far, {hours:.1f} CPU-hours of them",
         "",
@@ -522,8 +599,8 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
         "minus the ladder's at equal FLOPs, linear in log FLOPs between trained ladder sizes "
         "(none outside them). **Hypervolume** on the run's axes: test loss / ln 256 and log10 "
         f"FLOPs per token, reference (1, 9). **Tokens per second**: the training loop's, on "
-        f"one thread, with {plural(args.workers, 'training')} sharing the machine (see the "
-        "load above). "
+        f"one thread, with {plural(args.workers, 'training')} sharing the machine "
+        "throughout. "
         f"**Seeds' designs** at d {s.design[0]}, "
         f"{plural(s.design[1], 'layer')}: `design_models` in the script maps each document's "
         "configuration onto this code's causal modules.",
@@ -531,6 +608,8 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
     ]
     for p in plans.values():
         lines += context_section(p, cache, s)
+    if len(plans) > 1:
+        lines += across(plans, cache, s)
     if plans:
         header = ["source", "claim", "claimed", "measured here (causal models)"]
         lines += ["## The seeds' claims", "", table(header, claims(plans, cache)), ""]

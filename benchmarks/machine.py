@@ -25,13 +25,14 @@ def load_1min() -> float:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
 
 
-def machine_lines(threads: int) -> list[str]:
-    """Markdown bullet lines: CPU, cores, torch threads, versions, load and date."""
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+def machine_lines(threads: int, load: bool = True) -> list[str]:
+    """Markdown bullet lines: CPU, cores, torch threads, versions, load (unless `load` is
+    False: a report written from results measured earlier) and date."""
+    now_load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return [
         f"- CPU: {cpu_model()}, {os.cpu_count()} cores visible; torch threads: {threads}",
         f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.platform()}",
-        f"- load average (1, 5, 15 min) when the run started: {load}",
+        *([f"- load average (1, 5, 15 min) when the run started: {now_load}"] if load else []),
         f"- date: {now}",
     ]
