@@ -620,9 +620,18 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
     print(f"wrote {args.out}", file=sys.stderr)
 
 
+def flops_tick(x: float, _: object) -> str:
+    """A log axis's tick label at 1, 2 and 5 times a power of ten, in k or M; none between."""
+    mantissa = x / 10 ** math.floor(math.log10(x))
+    if min(abs(mantissa - m) for m in (1, 2, 5)) > 1e-6:
+        return ""
+    return f"{x / 1e3:g}k" if x < 1e6 else f"{x / 1e6:g}M"
+
+
 def plot(path: Path, plans: dict[int, Plan], cache: dict[str, Record]) -> None:
     """Test loss against FLOPs per token, one panel per context, every point labelled."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     fig = Figure(figsize=(6.5 * max(1, len(plans)), 5), layout="constrained")
     for ax, p in zip(
@@ -656,6 +665,8 @@ def plot(path: Path, plans: dict[int, Plan], cache: dict[str, Record]) -> None:
                     fontsize=7,
                 )
         ax.set_xscale("log")
+        for axis_ticks in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+            axis_ticks(FuncFormatter(flops_tick))
         ax.set_title(f"context {p.context}")
         ax.set_xlabel("forward FLOPs per token (log scale)")
         ax.set_ylabel("test loss (nats per byte)")
