@@ -514,8 +514,11 @@ def claims(plans: dict[int, Plan], cache: dict[str, Record]) -> list[list[str]]:
          f"{memory:.0%} of {near.job.model.name}'s, the transformer nearest in FLOPs "
          f"(`model.memory` estimate, batch {batch}×{short.context})"],
         ["SpectralLLM", "training convergence against the baseline", "15% faster",
-         f"test loss {num(gap(spectral, ladder), '+.4f')} nats against the ladder at its "
-         f"FLOPs after equal tokens; {speed}"],
+         "test loss against the ladder at its FLOPs after equal tokens (seed 0): "
+         + ", ".join(
+             f"{num(gap(designs[T]['SpectralLLM'], rows(p, cache, 'ladder')), '+.4f')} nats "
+             f"at {T}" for T, p in plans.items()
+         ) + f"; {speed} at {short.context}"],
         ["SpectralLLM", "WikiText-103 perplexity with 8.3M parameters", "45.2",
          f"not measured (a word-level corpus); at context {short.context}, test perplexity "
          f"per byte {ppl} with {spectral.params:,} parameters"],
