@@ -118,7 +118,7 @@ class Contest:
     below: Row
     above: Row
 
-    def gaps(self, cache: dict[str, Record], seed: int) -> tuple[float | None, float | None]:
+    def losses(self, cache: dict[str, Record], seed: int) -> tuple[float | None, float | None]:
         """With training seed `seed`: the member's test loss and the ladder's at its FLOPs."""
         ladder = [(t.flops, t.seeded(cache, seed)) for t in (self.below, self.above)]
         return self.member.seeded(cache, seed), interpolated(ladder, self.member.flops)
@@ -171,7 +171,7 @@ def judged(c: Contest, cache: dict[str, Record], seeds: int) -> Judgement:
     """Beyond seed noise when every seed's gap has the same sign and the mean gap exceeds the
     larger of the member's and the ladder's ranges over the seeds. (Seed 0 chose the
     contests, so its gaps lean towards the front: the other seeds are the check.)"""
-    pairs = [c.gaps(cache, seed) for seed in range(seeds)]
+    pairs = [c.losses(cache, seed) for seed in range(seeds)]
     gaps = [m - t if m is not None and t is not None else None for m, t in pairs]
     if not all(g is not None for g in gaps):
         return Judgement(gaps, None, None)
