@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from hrfevo import run  # noqa: E402
+from hrfevo.api import load_run  # noqa: E402
 from hrfevo.config import RunConfig, resolve  # noqa: E402
 from hrfevo.pareto import front, hypervolume  # noqa: E402
 from hrfevo.storage import Journal  # noqa: E402
@@ -137,20 +138,36 @@ def main() -> None:
 
 
 def why(results: list[dict[str, Any]], stats: dict[str, Any], arms: list[str]) -> list[str]:
-    """What the numbers say about where the CPU-seconds went."""
+    """What the numbers say about where the CPU-seconds went, from the runs' own journals."""
     counts = {arm: np.mean([r["curve"][-1][2] for r in results if r["arm"] == arm]) for arm in arms}
     finals = {arm: float(stats[arm]["mean"][-1]) for arm in arms}
-    return [
-        f"At the end the ladder's front is ahead ({finals['ladder']:.4f} against "
-        f"{finals['single']:.4f}), from {counts['ladder']:.0f} genomes trained to the top rung "
-        f"on average against {counts['single']:.0f}: the ladder spends its CPU-seconds on "
-        "three to four times as many genomes at 120 steps and promotes a ninth of them, so it "
-        "wins only as far as 120 steps pick the right ones. On this corpus they barely do "
-        "(`reports/fidelity.md`: τ 0.02 at 120 steps against 16× training), which is why the "
-        "ladder needs more than half the budget to catch up. Random proposals through the same "
-        "ladder end lower than NSGA-II through it (two seeds): the proposals matter as much as "
-        "the ladder.",
+    ladder = [load_run(r["dir"]) for r in results if r["arm"] == "ladder"]
+    top = ladder[0].problem.rungs - 1
+    first = np.mean([sum(r.get("rung", 0) == 0 for r in d.journal) for d in ladder])
+    taus = [d.fidelity[(d.fidelity.rung_from == 0) & (d.fidelity.rung_to == top)] for d in ladder]
+    tau = np.mean([t["kendall_tau"].iloc[-1] for t in taus if len(t)])
+    steps = ladder[0].config.ladder().rungs  # type: ignore[union-attr]
+    side = "ahead" if finals["ladder"] > finals["single"] else "behind"
+    lines = [
+        f"At the end the ladder's front is {side} "
+        f"({finals['ladder']:.4f} against {finals['single']:.4f}), from {counts['ladder']:.0f} "
+        f"genomes trained to the top rung on average against {counts['single']:.0f}: the "
+        f"ladder spends its CPU-seconds on {first / counts['single']:.1f}× as many genomes at "
+        f"{steps[0]} steps and promotes {counts['ladder'] / first:.0%} of them to the top, so "
+        f"it wins only as far as {steps[0]} steps pick the right ones. Within its runs, rung 0 "
+        f"ranks the genomes it promoted to the top with Kendall τ {tau:.2f} against their "
+        f"{steps[-1]}-step results (mean over seeds, at the last generation; among promoted "
+        "genomes only, so it says nothing of those left behind)."
     ]
+    if "random+ladder" in finals:
+        n = sum(r["arm"] == "random+ladder" for r in results)
+        lower = finals["random+ladder"] < finals["ladder"]
+        lines[0] += (
+            f" Random proposals through the same ladder end {'lower' if lower else 'higher'} "
+            f"than NSGA-II through it ({finals['random+ladder']:.4f}, {n} seeds)"
+            + (": the proposals matter as much as the ladder." if lower else ".")
+        )
+    return lines
 
 
 def commands(args: argparse.Namespace, results: list[dict[str, Any]]) -> list[str]:
@@ -247,9 +264,15 @@ def write_report(
         "",
         f"- CPU: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; one "
         f"thread per evaluation, {args.workers} searches at a time",
-        f"- this invocation: load average {load:.2f} at the start, {wall / 60:.0f} min of wall "
-        f"time, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (each run's own dates are "
-        "in its run.json)",
+        (
+            f"- this invocation: load average {load:.2f} at the start, {wall / 60:.0f} min of "
+            f"wall time, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (each run's own "
+            "dates are in its run.json)"
+            if args.arms
+            else f"- this invocation ran no search: it rewrote the report from `{args.merge}` "
+            f"and the runs' directories, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+            "(each run's own dates are in its run.json)"
+        ),
         "",
         f"All searches: the `tiny` space, population {cfg.population}, "
         f"`{json.dumps(cfg.budget)}` on `{Path(data).name}`. **ladder**: rungs "
