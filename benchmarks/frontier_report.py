@@ -246,7 +246,7 @@ def kflops(x: float) -> str:
 
 def verdict(p: Plan, cache: dict[str, Record], s: Settings) -> str:
     """One context's answer, in numbers: seed 0 along the whole front, then the closest
-    contests over every seed, the seeds' designs, and each set's hypervolume."""
+    contests and the seeds' designs over every seed, and each set's hypervolume."""
     ladder = rows(p, cache, "ladder")
     scored = sorted(
         ((g, r) for r in rows(p, cache, "front") if (g := gap(r, ladder)) is not None),
@@ -268,16 +268,12 @@ def verdict(p: Plan, cache: dict[str, Record], s: Settings) -> str:
     over = "; ".join(
         f"{c.member.job.model.name} {num(j.mean, '+.4f')} ({j.words})" for c, j in judgements
     )
-    designs = ", ".join(
-        f"{r.job.model.name} {num(gap(r, ladder), '+.4f')}" for r in rows(p, cache, "design")
-    )
     hv = {role: hypervolume(rows(p, cache, role)) for role in ("front", "ladder", "design")}
     return (
         f"**Context {p.context}:** {head}. Over {s.seeds} training seeds, the mean gaps of the "
         "closest front members and of the seeds' designs inside the ladder's FLOPs: "
-        f"{over or 'not trained yet'}. The seeds' designs against the ladder on seed 0: "
-        f"{designs}. Hypervolume: front {hv['front']:.4f}, ladder {hv['ladder']:.4f}, seeds' "
-        f"designs {hv['design']:.4f}."
+        f"{over or 'not trained yet'}. Hypervolume: front {hv['front']:.4f}, ladder "
+        f"{hv['ladder']:.4f}, seeds' designs {hv['design']:.4f}."
     )
 
 
