@@ -1,7 +1,7 @@
 """The frontier study: at equal FLOPs, does an evolved spectral LM beat a transformer, at short
 and long context? Writes reports/frontier.md and reports/frontier.png.
 
-    python benchmarks/frontier.py                  # the study: hours on 2 cores, resumable
+    python benchmarks/frontier.py                  # the study: about an hour on 2 cores, resumable
     python benchmarks/frontier.py --quick --out /tmp/f/frontier.md   # toy sizes, seconds
 
 At each context (64, which anchors to nanoGPT's CPU run, and 512, where the FFT mixers' cost
@@ -223,9 +223,15 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--contexts", type=int, nargs="+", help="default 64 512 (--quick: 64 128)")
     p.add_argument("--strategy", default="nsga2", choices=list(STRATEGIES))
     p.add_argument("--seed", type=int, default=0, help="the searches' seed")
-    p.add_argument("--population", type=int, help="default 16 (--quick: 4)")
-    p.add_argument("--generations", type=int, help="default 12 (--quick: 2)")
-    p.add_argument("--lr-trials", type=int, help="learning-rate trials per model (default 4)")
+    p.add_argument(
+        "--population", type=int, help=f"default {FULL.population} (--quick: {QUICK.population})"
+    )
+    p.add_argument(
+        "--generations", type=int, help=f"default {FULL.generations} (--quick: {QUICK.generations})"
+    )
+    p.add_argument(
+        "--lr-trials", type=int, help=f"learning-rate trials per model (default {FULL.lr_trials})"
+    )
     p.add_argument("--workers", type=int, default=2, help="trainings (or searches) at a time")
     p.add_argument("--work", type=Path, help="run directories (default populations/frontier)")
     p.add_argument("--out", type=Path, default=REPO / "reports" / "frontier.md")
