@@ -266,13 +266,13 @@ def write_report(
         f"thread per evaluation, {args.workers} searches at a time",
         (
             f"- this invocation: load average {load:.2f} at the start, {wall / 60:.0f} min of "
-            f"wall time, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (each run's own "
-            "dates are in its run.json)"
+            "wall time"
             if args.arms
             else f"- this invocation ran no search: it rewrote the report from `{args.merge}` "
-            f"and the runs' directories, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
-            "(each run's own dates are in its run.json)"
-        ),
+            "and the runs' directories"
+        )
+        + f", {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (each run's own dates are "
+        "in its run.json)",
         "",
         f"All searches: the `tiny` space, population {cfg.population}, "
         f"`{json.dumps(cfg.budget)}` on `{Path(data).name}`. **ladder**: rungs "
