@@ -9,7 +9,8 @@ advantage is real), in three stages that can be run apart with `--stage` (`all` 
 turn and rewrites the report as each context's trainings end):
 1. search: the `tiny` preset (its fidelity ladder, WSD at its learning rate), widths up to 96
    so that its FLOPs cover the transformer ladder, steps of equal tokens at every context.
-   A run directory that exists is continued (`hrfevo.run.resume`) where it stopped.
+   Each runs to its generations through the benchmarks' harness (`harness.run_arm`), which
+   continues a run directory that exists where it stopped.
 2. train: one long budget of equal tokens for every model (nanoGPT's CPU budget, 2,000 steps
    of 12×64 with warm-up and cosine decay; the same tokens at 512): the final front (all of it,
    or members spread along it), transformers scaled in width and depth spanning the front's
@@ -61,10 +62,12 @@ from benchmarks.frontier_plan import (  # noqa: E402
     searched,
 )
 from benchmarks.frontier_report import contests, write_report  # noqa: E402
+from benchmarks.harness import Announce, run_arm  # noqa: E402
 from hrfevo import run  # noqa: E402
 from hrfevo.config import RunConfig, resolve  # noqa: E402
 from hrfevo.errors import UsageError  # noqa: E402
 from hrfevo.markdown import plural  # noqa: E402
+from hrfevo.stop import Stop  # noqa: E402
 from hrfevo.strategies import STRATEGIES  # noqa: E402
 from model import DataError, ModelConfig, TrainConfig, evaluate, load_corpus, train  # noqa: E402
 
@@ -90,15 +93,9 @@ def search_config(s: Settings, context: int, args: argparse.Namespace) -> RunCon
 
 
 def search(job: tuple[RunConfig, Path, int]) -> None:
-    """Start or continue one context's search, a generation at a time, to `generations`."""
+    """Start or continue one context's search to `generations`."""
     cfg, out, generations = job
-    torch.set_num_threads(1)
-    if not (out / run.RUN_FILE).exists():
-        print(f"search {out.name}: generation 1 of {generations}", file=sys.stderr)
-        run.start(dataclasses.replace(cfg, generations=1), out)
-    while (done := run.RunView(out).generation) < generations:
-        print(f"search {out.name}: generation {done + 1} of {generations}", file=sys.stderr)
-        run.resume(out, generations=done + 1)
+    run_arm(cfg, out, Stop(generations), Announce(out.name, generations))
 
 
 def pool_map(fn: Any, jobs: list[Any], workers: int) -> None:

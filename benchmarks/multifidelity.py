@@ -8,11 +8,12 @@ Searches of the `tiny` space on one corpus, each given the same CPU-seconds of t
 - "random+ladder": random proposals through the same ladder, which is what Syne Tune's MOASHA
   does (random configurations, successive halving on non-dominated rank), with this ladder's
   promotion rule in place of MOASHA's stopping rule.
-Each runs generation by generation (`hrfevo run`, then `hrfevo resume --generations g+1`, on
-the serial executor, one thread) until its evaluations have used the budget; the searches of
-different seeds and arms run side by side, one per core. After each generation we measure the
-hypervolume of the top-rung front (genomes with a top-rung result only, so both arms are judged
-on the same budget's numbers) against the CPU-seconds spent so far (the journal's seconds).
+Each runs through the benchmarks' harness (`harness.run_arm`: the serial executor, one thread)
+until its evaluations have used the budget of CPU-seconds, by the one clock
+(`hrfevo.stop.cpu_seconds`: the journal's seconds, summed); the searches of different seeds and
+arms run side by side, one per core. After each generation we measure the hypervolume of the
+top-rung front (genomes with a top-rung result only, so both arms are judged on the same
+budget's numbers) against the CPU-seconds spent so far, by the same clock.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.harness import run_arm  # noqa: E402
 from hrfevo import run  # noqa: E402
 from hrfevo.api import load_run  # noqa: E402
 from hrfevo.config import RunConfig, resolve  # noqa: E402
 from hrfevo.pareto import front, hypervolume  # noqa: E402
-from hrfevo.storage import Journal  # noqa: E402
+from hrfevo.stop import MAX_GENERATIONS, Stop, cpu_seconds  # noqa: E402
 
 ARMS = ("ladder", "single", "random+ladder")
 COLORS = {"ladder": "#d62728", "single": "#1f77b4", "random+ladder": "#2ca02c"}
@@ -58,19 +60,10 @@ def arm_config(arm: str, data: str, seed: int) -> RunConfig:
 
 
 def search(job: tuple[str, str, int, float, Path]) -> dict[str, Any]:
-    """One arm and seed, generation by generation until `seconds` of evaluations are spent."""
+    """One arm and seed, until its evaluations have spent `seconds` CPU-seconds."""
     arm, data, seed, seconds, out = job
-    torch.set_num_threads(1)
-    cfg = dataclasses.replace(arm_config(arm, data, seed), generations=1)
-    run.start(cfg, out)
-    while cost(out) < seconds:
-        run.resume(out, generations=run.RunView(out).generation + 1)
+    run_arm(arm_config(arm, data, seed), out, Stop(MAX_GENERATIONS, cpu_seconds=seconds))
     return {"arm": arm, "seed": seed, "dir": str(out), "curve": curve(out)}
-
-
-def cost(out: Path) -> float:
-    records = Journal(out / "journal.jsonl").records.values()
-    return sum(float(r["timings"].get("seconds") or 0.0) for r in records)
 
 
 def curve(out: Path) -> list[tuple[float, float, int]]:
@@ -81,7 +74,7 @@ def curve(out: Path) -> list[tuple[float, float, int]]:
     points = []
     for g in range(view.generation):
         done = [r for r in records if r["generation"] <= g]
-        spent = sum(float(r["timings"].get("seconds") or 0.0) for r in done)
+        spent = cpu_seconds(done)
         members = front([r for r in done if r["rung"] == top], problem)
         points.append((spent, hypervolume(members, problem), sum(r["rung"] == top for r in done)))
     return points

@@ -9,11 +9,12 @@ core, two searches side by side:
   trained once for `--steps` steps, until at least `--evaluations` genomes are evaluated;
 - nsga2+ladder: NSGA-II through a fidelity ladder whose top rung is `--steps` steps, given the
   CPU-seconds the single-fidelity NSGA-II runs used on average.
-Each search runs generation by generation (`hrfevo run`, then `hrfevo resume`), and the
-benchmark records the process CPU time of each generation: training, evaluation and the
-strategy's own work (the GP's model fitting is not free). Hypervolume is measured on the run's
-axes (log perplexity and log FLOPs per token, `SpectralProblem.hv_point`), on genomes with a
-result at the evaluator's budget.
+Each search runs through the benchmarks' harness (`harness.run_arm`) to its stop, and its cost
+is counted on the one clock (`hrfevo.stop.cpu_seconds`): the CPU-seconds of its evaluations'
+training and scoring, from the journal, as every benchmark counts them. The strategy's own work
+(the GP's model fitting is not free) is on no strategy's clock: it shows in the wall time.
+Hypervolume is measured on the run's axes (log perplexity and log FLOPs per token,
+`SpectralProblem.hv_point`), on genomes with a result at the evaluator's budget.
 """
 
 from __future__ import annotations
@@ -28,17 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.harness import run_arm  # noqa: E402
 from benchmarks.machine import machine_lines  # noqa: E402
 from hrfevo import run  # noqa: E402
 from hrfevo.config import RunConfig, resolve  # noqa: E402
 from hrfevo.curves import curve  # noqa: E402
 from hrfevo.pareto import front, hypervolume  # noqa: E402
-from hrfevo.storage import Journal  # noqa: E402
+from hrfevo.stop import MAX_GENERATIONS, Stop, cpu_seconds  # noqa: E402
 
 SINGLE = ("random", "nsga2", "tpe", "optuna-nsga2", "optuna-gp")
 LADDER = "nsga2+ladder"
@@ -50,7 +51,6 @@ COLORS = {
     "optuna-gp": "#9467bd",
     LADDER: "#2ca02c",
 }
-BENCH_FILE = "strategies-bench.json"  # per run directory: CPU-seconds after each generation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,40 +87,28 @@ def arm_name(text: str) -> str:
 
 
 def search(job: tuple[str, int, Settings, float | None, Path]) -> dict[str, Any]:
-    """One arm and seed, a generation at a time, until enough genomes (or CPU-seconds)."""
+    """One arm and seed, until enough evaluations (or, given `seconds`, CPU-seconds)."""
     arm, seed, settings, seconds, out = job
-    torch.set_num_threads(1)
-    bench = out / BENCH_FILE
-    spent: list[float] = json.loads(bench.read_text()) if bench.exists() else []
-
-    def done() -> bool:
-        if not (out / "run.json").exists():
-            return False
-        if seconds is not None:
-            return bool(spent) and spent[-1] >= seconds
-        return len(Journal(out / "journal.jsonl").records) >= settings.evaluations
-
-    while not done():
-        started = time.process_time()
-        if (out / "run.json").exists():
-            run.resume(out, generations=run.RunView(out).generation + 1)
-        else:
-            run.start(dataclasses.replace(arm_config(arm, seed, settings), generations=1), out)
-        spent.append((spent[-1] if spent else 0.0) + time.process_time() - started)
-        bench.write_text(json.dumps(spent))
-    return measure(arm, seed, out)
+    if seconds is None:
+        stop = Stop(MAX_GENERATIONS, evaluations=settings.evaluations)
+    else:
+        stop = Stop(MAX_GENERATIONS, cpu_seconds=seconds)
+    return measure(arm, seed, run_arm(arm_config(arm, seed, settings), out, stop))
 
 
 def measure(arm: str, seed: int, out: Path) -> dict[str, Any]:
-    """The run's hypervolume after each evaluation and after each generation's CPU-seconds."""
+    """The run's hypervolume after each evaluation, and after each generation against the
+    CPU-seconds spent so far (`cpu_seconds` of every rung's evaluations)."""
     view = run.RunView(out)
     problem, records = view.problem(), view.records()
     top = [r for r in records if r.get("rung", 0) == problem.rungs - 1]
     by_evaluations = curve(top, problem)["hypervolume"].tolist()
-    spent = json.loads((out / BENCH_FILE).read_text())
     by_seconds = [
-        (spent[g], hypervolume(front([r for r in top if r["generation"] <= g], problem), problem))
-        for g in range(len(spent))
+        (
+            cpu_seconds(r for r in records if r["generation"] <= g),
+            hypervolume(front([r for r in top if r["generation"] <= g], problem), problem),
+        )
+        for g in range(view.generation)
     ]
     return {
         "arm": arm,
@@ -331,7 +319,10 @@ def write_report(
         "evaluated at least "
         f"{s.evaluations} distinct genomes (a genome proposed twice is evaluated once). "
         "Hypervolume on the run's axes: log-perplexity over ln V and log10 FLOPs per token, "
-        "reference point (1, 9): uniform guessing and 1 GFLOP per token.",
+        "reference point (1, 9): uniform guessing and 1 GFLOP per token. CPU-seconds: the "
+        "evaluations' own training and scoring time, summed from the journal "
+        "(`hrfevo.stop.cpu_seconds`, the one clock of every benchmark); the strategies' own work "
+        "(the GP's fitting) is not counted.",
         "",
         trust(args.calibration, s),
         "",
@@ -393,7 +384,7 @@ def plot(path: Path, stats: dict[str, dict[Any, Any]], evaluations: int) -> None
         )
     by_n.axvline(evaluations // 2, color="k", lw=0.6, ls=":")
     by_n.set_xlabel("genomes evaluated")
-    by_s.set_xlabel("CPU-seconds (training, evaluation and the strategy's own work)")
+    by_s.set_xlabel("CPU-seconds of training and evaluation (the journal's)")
     for ax in (by_n, by_s):
         ax.set_ylabel("hypervolume, mean ± sd over seeds (axis not from 0)")
         ax.grid(True, alpha=0.3)

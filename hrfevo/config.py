@@ -22,6 +22,7 @@ from hrfevo.fidelity import Fidelity
 from hrfevo.objectives import OBJECTIVES, REQUIRED
 from hrfevo.presets import PRESETS
 from hrfevo.space import SearchSpace
+from hrfevo.stop import MAX_GENERATIONS
 from hrfevo.strategies import STRATEGIES
 from model import (
     MAX_SEED,
@@ -46,10 +47,10 @@ EXECUTION_FIELDS = (
     "gpus_per_eval",
     "eval_timeout",
 )
-# Bounds that catch a typo before it costs anything (the seed's is model.MAX_SEED, and the
-# sizes of models and batches are bounded by the memory they need: hrfevo.run.check_memory).
+# Bounds that catch a typo before it costs anything (the seed's is model.MAX_SEED, the
+# generations' hrfevo.stop.MAX_GENERATIONS, and the sizes of models and batches are bounded by
+# the memory they need: hrfevo.run.check_memory).
 MAX_POPULATION = 10_000  # NSGA-II sorts a generation in O(M·N²): 10⁸ comparisons here
-MAX_GENERATIONS = 10_000
 MAX_RETRIES = 100
 MAX_GPUS_PER_EVAL = 64
 

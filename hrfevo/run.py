@@ -3,7 +3,8 @@
 populations/<run>/
     run.json          the resolved config, seed genomes, corpus split and library versions (once)
     journal.jsonl     one fsynced line per finished evaluation
-    checkpoint.json   generation, population, archive and RNG state (atomic, per generation)
+    checkpoint.json   generation, limits, population, archive and RNG state (atomic, per
+                      generation)
     pareto.csv        the front of every generation      (derived from the journal)
     hypervolume.csv   one row per generation             (derived from the journal)
 
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hrfevo.config import EXECUTION_FIELDS, MAX_GENERATIONS, RunConfig
+from hrfevo.config import EXECUTION_FIELDS, RunConfig
 from hrfevo.errors import UsageError
 from hrfevo.executor import Execution, Executor
 from hrfevo.executors import EXECUTORS
@@ -36,10 +37,11 @@ from hrfevo.problem import Problem
 from hrfevo.problems.spectral import SpectralProblem, open_corpus
 from hrfevo.search import CHECKPOINT, JOURNAL, Observer, Search
 from hrfevo.space import SearchSpace
+from hrfevo.stop import MAX_GENERATIONS, Spent, Stop
 from hrfevo.storage import Journal, atomic_write_json, check_new_dir, locked, read_json
 from hrfevo.strategies import STRATEGIES
 from hrfevo.versions import versions
-from model import Corpus, contamination, is_int, memory_problem, seed_stream
+from model import ConfigError, Corpus, contamination, is_int, memory_problem, seed_stream
 
 RUN_FILE = "run.json"
 # Bumped whenever the run directory's layout or meaning changes. 4: the checkpoint records the
@@ -148,8 +150,14 @@ def absolute_data(spec: str) -> str:
     return os.path.abspath(os.path.expanduser(spec))  # normalises "..", keeps symlinks
 
 
-def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
-    """Create the run directory `out` and run the search to cfg.generations."""
+def start(
+    cfg: RunConfig, out: Path, observer: Observer | None = None, stop: Stop | None = None
+) -> Path:
+    """Create the run directory `out` and run the search to `stop` (default: cfg.generations,
+    which must be stop's generations too), the first limit it reaches."""
+    stop = stop or Stop(cfg.generations)
+    if stop.generations != cfg.generations:  # run.json and the checkpoint must agree
+        raise ValueError(f"stop.generations {stop.generations} is not cfg.generations")
     if (out / RUN_FILE).exists():
         raise UsageError(f"{out} already holds a run; continue it with `hrfevo resume {out}`")
     check_new_dir(out)
@@ -177,7 +185,7 @@ def start(cfg: RunConfig, out: Path, observer: Observer | None = None) -> Path:
         with locked(out / RUN_FILE):
             settings = search_settings(run_info)
             search = build_search(cfg, out, seeds, observer, executor, corpus.sha256, settings)
-            search.run(cfg.generations)
+            search.run(stop)
     return out
 
 
@@ -238,8 +246,11 @@ def resume(
     generations: int | None = None,
     observer: Observer | None = None,
     execution: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> Path:
-    """Continue a run to its generation target (or to `generations`, which may extend it).
+    """Continue a run to its recorded limits (its generation target and `hrfevo.stop.Stop`'s
+    others), or to `generations` and `limits` (Stop's other fields, None: the recorded one),
+    which may raise them or add some.
 
     `execution` may change where the remaining evaluations run (`EXECUTION_FIELDS`: executor,
     Ray address, resources per evaluation, time-out): results do not depend on it,
@@ -247,7 +258,10 @@ def resume(
     as recorded.
     """
     view = RunView(run_dir)  # checks the directory before anything runs
-    target = view.target if generations is None else check_target(view, generations)
+    try:
+        stop = continued_stop(view, generations, limits or {})
+    except ConfigError as e:  # the CLI names the flag; a caller of this function, the field
+        raise UsageError(str(e)) from None
     cfg = with_execution(view.config, execution or {})
     view.corpus()  # the bytes, and the split, the run started on
     view.check_unchanged()
@@ -255,7 +269,7 @@ def resume(
     with locked(run_dir / RUN_FILE), make_executor(cfg, view.problem()) as runner:
         seeds, sha256 = view.info["seed_genomes"], view.info["data"]["sha256"]
         settings = search_settings(view.info)
-        build_search(cfg, run_dir, seeds, observer, runner, sha256, settings).run(target)
+        build_search(cfg, run_dir, seeds, observer, runner, sha256, settings).run(stop)
     return run_dir
 
 
@@ -294,6 +308,41 @@ def check_target(view: RunView, generations: int) -> int:
             f"generations (give {view.generation} or more)"
         )
     return generations
+
+
+def continued_stop(view: RunView, generations: int | None, limits: dict[str, Any]) -> Stop:
+    """The stop a resumed run goes on to: the recorded one, with the `generations` target
+    and `limits` given (None: kept). UsageError for generations (`check_target`), ConfigError
+    naming the field for a limit that is out of bounds or below what the run has spent."""
+    stop = recorded_stop(view)
+    if generations is not None:
+        stop = dataclasses.replace(stop, generations=check_target(view, generations))
+    return stop.continued(spent(view), **limits)
+
+
+def recorded_stop(view: RunView) -> Stop:
+    """The limits the run's last checkpoint recorded: its target alone in a checkpoint from
+    before the other limits, and the config's generations before any checkpoint."""
+    limits = view.checkpoint.get("stop", {}) if view.checkpoint else {}
+    try:
+        return Stop(view.target, **limits)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"{view.dir / CHECKPOINT} is corrupted (its limits: {e})") from None
+
+
+def spent(view: RunView) -> Spent:
+    """What the run has used at its last checkpoint (`hrfevo.stop.Spent`)."""
+    wall = view.checkpoint.get("wall_seconds", 0.0) if view.checkpoint else 0.0
+    if not (isinstance(wall, int | float) and wall >= 0):
+        raise UsageError(f"{view.dir / CHECKPOINT} is corrupted (wall_seconds {wall!r})")
+    return Spent.of(view.records(), view.generation, float(wall))
+
+
+def stopped_by(run_dir: Path) -> str | None:
+    """The limit that the run has reached at its last checkpoint, in words ("the evaluation
+    limit of 40 evaluations (44 done)"); None while it has reached none (killed, faulted)."""
+    view = RunView(run_dir)
+    return recorded_stop(view).reached(spent(view))
 
 
 def with_execution(cfg: RunConfig, execution: dict[str, Any]) -> RunConfig:

@@ -12,6 +12,9 @@ is left to run. The promotions depend on the results alone, never on their timin
 run promotes, and ends, exactly as the uninterrupted one. A promoted genome continues from the
 state its rung-below evaluation left in `states/` (deleted once the genome has gone higher).
 
+The run stops between generations, at the first limit of its `hrfevo.stop.Stop` it reaches;
+the checkpoint records the limits, so a resumed run goes on to the same ones.
+
 A machine fault (see `hrfevo.executor`) is never journaled: the generation's other results
 are, then the run stops with a `MachineFaultError`, and `hrfevo resume` runs the faulted ones
 again.
@@ -19,6 +22,7 @@ again.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,6 +33,7 @@ from hrfevo.executor import FAULT, Executor, Job
 from hrfevo.fidelity import Fidelity, Ladder, Score
 from hrfevo.pareto import Logs, front
 from hrfevo.problem import Candidate, Objectives, Problem
+from hrfevo.stop import Spent, Stop
 from hrfevo.storage import Journal, atomic_replace, atomic_write_json, read_json, record_id
 from hrfevo.strategy import Strategy
 
@@ -68,7 +73,9 @@ class Search:
         self.logs = Logs(run_dir, problem)
         self.ladder = Ladder(fidelity) if fidelity and len(fidelity.rungs) > 1 else None
         self.generation = 0  # generations finished
-        self.target = 0  # generations to reach (resume may raise it)
+        self.stop = Stop(0)  # the limits to run to (resume may raise them)
+        self.wall_seconds = 0.0  # wall time in run(), every process's, at the last checkpoint
+        self._ticked: float | None = None  # time.monotonic() at the last save within run()
         self.archive: list[str] = []  # every key proposed, in order
         self.archived: set[str] = set()  # the same keys, for lookups
         self.candidates: dict[str, Candidate] = {}  # key -> candidate, for promotions
@@ -76,17 +83,27 @@ class Search:
         if (run_dir / CHECKPOINT).exists():
             self.load_state_dict(read_json(run_dir / CHECKPOINT))
 
-    def run(self, generations: int) -> None:
-        """Run until `generations` generations have finished (a checkpoint after each).
+    def run(self, stop: Stop | int) -> str:
+        """Run generations, a checkpoint after each, until `stop` (a `Stop`, or a number of
+        generations) is reached; returns which limit it reached, in words (`Stop.reached`).
 
         Saving first also rebuilds the derived logs of a run killed between its last
         checkpoint and its logs, which would otherwise stay stale: no generation is left to run.
         """
-        self.target = generations
-        self.save()
-        self._sweep_states()
-        while self.generation < generations:
-            self.step()
+        self.stop = stop if isinstance(stop, Stop) else Stop(stop)
+        self._ticked = time.monotonic()
+        try:
+            self.save()
+            self._sweep_states()
+            while not (reached := self.stop.reached(self.spent())):
+                self.step()
+        finally:
+            self._ticked = None  # time between calls of run() is not the run's
+        return reached
+
+    def spent(self) -> Spent:
+        """What the run has used at its last checkpoint, which the limits are checked against."""
+        return Spent.of(self.records(), self.generation, self.wall_seconds)
 
     def step(self) -> None:
         candidates = self.strategy.ask()
@@ -202,13 +219,18 @@ class Search:
         """Checkpoint (atomically), then bring the derived logs up to it; returns the
         hypervolume log. The logs are extended by the generations since the last save; the
         first save of a process rewrites them, which repairs any a kill left behind."""
+        if self._ticked is not None:
+            now = time.monotonic()
+            self.wall_seconds, self._ticked = self.wall_seconds + now - self._ticked, now
         atomic_write_json(self.run_dir / CHECKPOINT, self.state_dict())
         return self.logs.update(self.records(), self.generation)
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "generation": self.generation,
-            "target": self.target,
+            "target": self.stop.generations,
+            "stop": self.stop.limits(),  # the other limits (none in checkpoints before them)
+            "wall_seconds": self.wall_seconds,
             "archive": self.archive,
             "strategy": self.strategy.state_dict(),
             "settings": self.settings,
@@ -217,7 +239,9 @@ class Search:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generation, self.target = state["generation"], state["target"]
+        self.generation = state["generation"]
+        self.stop = Stop(state["target"], **state.get("stop", {}))
+        self.wall_seconds = float(state.get("wall_seconds", 0.0))
         self.archive = list(state["archive"])
         self.archived = set(self.archive)
         self.strategy.load_state_dict(state["strategy"])

@@ -1,4 +1,4 @@
-"""Numbers as people read them, for live output, dry runs and listings."""
+"""Numbers as people read and type them, for live output, dry runs, listings and flags."""
 
 from __future__ import annotations
 
@@ -21,3 +21,20 @@ def clock(seconds: float) -> str:
     s = max(0, round(seconds))
     h, m = divmod(s // 60, 60)
     return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # the suffixes `seconds` reads
+
+
+def seconds(text: str) -> float:
+    """Seconds from a duration as people type it: 90, 90s, 30m, 2h or 1.5d. ValueError for
+    anything else, infinity and NaN included (range checks are the caller's)."""
+    unit = text[-1:].lower()
+    number = text[:-1] if unit in DURATION_UNITS else text
+    try:
+        value = float(number) * DURATION_UNITS.get(unit, 1)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a duration: give seconds, or a number with s, m, h or d")
+    return value

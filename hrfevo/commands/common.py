@@ -11,13 +11,23 @@ import contextlib
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from hrfevo.errors import UsageError
 from hrfevo.executors import EXECUTORS
 from hrfevo.presets import PRESETS
+from hrfevo.units import seconds
 
 if TYPE_CHECKING:
     from hrfevo.progress import Progress
+
+# The flag of each of hrfevo.stop.Stop's limits (its fields), for errors that name them.
+LIMIT_FLAGS = {
+    "generations": "--generations",
+    "evaluations": "--max-evaluations",
+    "cpu_seconds": "--cpu-limit",
+    "wall_seconds": "--time-limit",
+}
 
 
 def add_config_flags(p: argparse.ArgumentParser) -> None:
@@ -88,6 +98,63 @@ def add_execution_flags(p: argparse.ArgumentParser, default: str) -> None:
         "One past it is a machine fault: retried, then the run stops (exit 3) until "
         "`hrfevo resume`, where 0 clears the limit",
     )
+
+
+def add_limit_flags(p: argparse.ArgumentParser, default: str) -> None:
+    """The limits beside --generations (`hrfevo.stop`): the run stops between generations at
+    the first one reached; `default` says what an absent flag keeps ("none" or "the run's")."""
+    p.add_argument(
+        LIMIT_FLAGS["evaluations"],
+        type=int,
+        metavar="N",
+        help="stop after the generation in which the journal reaches N evaluations (every "
+        f"rung counts) (default: {default})",
+    )
+    p.add_argument(
+        LIMIT_FLAGS["wall_seconds"],
+        type=duration,
+        metavar="DURATION",
+        help="stop after the generation in which the run's wall time reaches DURATION: "
+        f"seconds, or 90s, 30m, 2h, 1d (default: {default})",
+    )
+    p.add_argument(
+        LIMIT_FLAGS["cpu_seconds"],
+        type=duration,
+        metavar="DURATION",
+        help="stop after the generation in which the evaluations' CPU time (their journaled "
+        f"seconds, summed) reaches DURATION (default: {default})",
+    )
+
+
+def duration(text: str) -> float:
+    """A DURATION flag's seconds (an argparse type: a bad one is argparse's one-line error)."""
+    try:
+        return seconds(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The limit flags, by Stop field (None: not given); --generations is not one of them."""
+    return {
+        name: getattr(args, flag.lstrip("-").replace("-", "_"))
+        for name, flag in LIMIT_FLAGS.items()
+        if name != "generations"
+    }
+
+
+@contextlib.contextmanager
+def naming_flags() -> Iterator[None]:
+    """A Stop field's ConfigError, raised inside, as a UsageError naming its flag."""
+    from model import ConfigError
+
+    try:
+        yield
+    except ConfigError as e:
+        if e.name not in LIMIT_FLAGS:
+            raise
+        value = f"{e.value:g}" if isinstance(e.value, float) else e.value  # 1800, not 1800.0
+        raise UsageError(f"{LIMIT_FLAGS[e.name]} {value}: {e.why}") from None
 
 
 @contextlib.contextmanager

@@ -4,8 +4,10 @@
     hrfevo run ... --dry-run
 
 Settings come from the preset, then the config file, then the flags (later ones win). The run
-directory holds the config, a journal of every evaluation and a checkpoint per generation, so
-`hrfevo resume DIR` continues it after Ctrl-C, a kill or a crash. With --dry-run, nothing is
+stops after --generations, or earlier at the first limit reached of --max-evaluations,
+--time-limit and --cpu-limit (each checked between generations). The run directory holds the
+config, a journal of every evaluation and a checkpoint per generation, so `hrfevo resume DIR`
+continues it, to the same limits, after Ctrl-C, a kill or a crash. With --dry-run, nothing is
 written: the resolved config is printed as YAML (usable as --config), with the evaluations
 the run will make and their time, measured here on a few genomes of its space.
 """
@@ -20,11 +22,20 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hrfevo.commands.common import add_config_flags, add_execution_flags, resume_hint
+from hrfevo.commands.common import (
+    LIMIT_FLAGS,
+    add_config_flags,
+    add_execution_flags,
+    add_limit_flags,
+    limits,
+    naming_flags,
+    resume_hint,
+)
 from hrfevo.strategies import STRATEGIES
 
 if TYPE_CHECKING:
     from hrfevo.config import RunConfig
+    from hrfevo.stop import Stop
 
 OUT = "populations/{preset}-{time}-s{seed}"  # the default run directory; time: %Y%m%d-%H%M%S
 SEARCH_FLAGS = ("data", "seed", "population", "generations", "strategy", "seeds")
@@ -41,7 +52,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         + ")",
     )
     p.add_argument("--population", type=int, metavar="N", help="genomes per generation")
-    p.add_argument("--generations", type=int, metavar="N", help="generations to run")
+    p.add_argument(
+        "--generations",
+        type=int,
+        metavar="N",
+        help="generations to run; with a limit below, whichever comes first",
+    )
     p.add_argument(
         "--strategy",
         choices=list(STRATEGIES),
@@ -56,6 +72,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "directories (their final front); random genomes fill the rest (default: the "
         "transformer where the space allows it)",
     )
+    add_limit_flags(p, default="none")
     add_execution_flags(p, default="the preset's")
     p.add_argument(
         "--dry-run",
@@ -87,27 +104,31 @@ def main(args: argparse.Namespace) -> int:
     from hrfevo import config, run
     from hrfevo.estimate import per_generation
     from hrfevo.progress import Progress
+    from hrfevo.stop import Stop
 
     flags = {k: getattr(args, k) for k in SEARCH_FLAGS + config.EXECUTION_FIELDS}
     cfg = config.resolve(args.preset, args.config, flags)
+    with naming_flags():
+        stop = Stop(cfg.generations, **limits(args))
     out = args.out or default_out(cfg.preset, cfg.seed)
     if args.dry_run:
-        dry_run(cfg, out)
+        dry_run(cfg, out, stop)
         return 0
     progress = Progress(run.make_problem(cfg), cfg.generations, out, per_generation(cfg))
     with resume_hint(out, progress):
-        run.start(cfg, out, progress)
+        run.start(cfg, out, progress, stop)
     failed = run.all_failed(out)
     if failed:  # finished, but with nothing to show: a script must not take it for a result
         print(f"hrfevo run: {failed}", file=sys.stderr)
         return 1
-    print(f"run finished: {out}  (hrfevo status {shlex.quote(str(out))})")
+    where = f"at {run.stopped_by(out)}"  # which limit ended it
+    print(f"run finished: {out}, {where}  (hrfevo status {shlex.quote(str(out))})")
     return 0
 
 
-def dry_run(cfg: RunConfig, out: Path) -> None:
+def dry_run(cfg: RunConfig, out: Path, stop: Stop) -> None:
     """Print the resolved config as YAML, then the estimate as YAML comments: the output is
-    itself a config file for `hrfevo run --config`."""
+    itself a config file for `hrfevo run --config` (the limits, flags only, are a comment)."""
     import yaml
 
     from hrfevo.estimate import describe, estimate
@@ -117,5 +138,9 @@ def dry_run(cfg: RunConfig, out: Path) -> None:
     check_memory(cfg)  # before a genome of the space is built to measure it
     sys.stdout.write(yaml.safe_dump(cfg.to_dict(), default_flow_style=None, sort_keys=True))
     print(f"# dry run: nothing written; without --dry-run this creates {out}")
+    given = {name: value for name, value in stop.limits().items() if value is not None}
+    if given:
+        shown = ", ".join(f"{LIMIT_FLAGS[name]} {value:g}" for name, value in given.items())
+        print(f"# the run stops at {cfg.generations} generations, or earlier at {shown}")
     for line in describe(estimate(cfg), cfg):
         print(textwrap.fill(line, 98, initial_indent="# ", subsequent_indent="#     "))

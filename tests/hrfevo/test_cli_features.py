@@ -236,7 +236,7 @@ def test_ctrl_c_prints_the_exact_resume_command(
 ) -> None:
     from hrfevo import run
 
-    def interrupted(cfg: Any, out: Path, observer: Any = None) -> Path:
+    def interrupted(cfg: Any, out: Path, observer: Any = None, stop: Any = None) -> Path:
         out.mkdir()
         (out / run.RUN_FILE).write_text("{}")
         raise KeyboardInterrupt
