@@ -2,7 +2,8 @@
 
     run = hrfevo.load_run("populations/tiny-20250101-120000-s0")
     run.evaluations            # one row per genome: its highest-rung metrics, gene summary
-    run.front()                # the final Pareto front (rows of `evaluations`)
+    run.front()                # the final front, of top-rung results (rows of `evaluations`)
+    run.provisional_front(0)   # with a ladder: the provisional front of rung 0's results
     run.fidelity               # with a ladder: rank agreement between rungs, by generation
     run.best("max-flops:5e4")  # one row, chosen as `hrfevo export --select` would
     run.genome(key)            # the hrfevo.genome.Genome of any evaluation
@@ -20,7 +21,7 @@ import pandas as pd
 
 from hrfevo.errors import UsageError
 from hrfevo.genome import Genome, describe
-from hrfevo.pareto import fidelity_log, front, generation_logs, genomes
+from hrfevo.pareto import fidelity_log, front, generation_logs, genomes, provisional
 from hrfevo.problems.spectral import METRICS
 from hrfevo.run import RunView
 from hrfevo.selection import choose, parse_select
@@ -78,7 +79,8 @@ class RunData:
         self.problem = self.view.problem()
         self.journal: list[Record] = self.view.records()  # every evaluation, journal order
         self.records: list[Record] = genomes(self.journal)  # each genome's highest rung
-        self.front_records: list[Record] = front(self.journal, self.problem)
+        self.front_records: list[Record] = front(self.journal, self.problem)  # confirmed
+        self.provisional: dict[int, list[Record]] = provisional(self.journal, self.problem)
         # Every generation that has a record, the one in progress included.
         self.generations = 1 + max((r["generation"] for r in self.journal), default=-1)
         self.evaluations = self._evaluations()
@@ -88,10 +90,14 @@ class RunData:
         self.fidelity = fidelity_log(self.journal, self.problem, self.generations)
 
     def _evaluations(self) -> pd.DataFrame:
+        return self._table(self.records)
+
+    def _table(self, records: list[Record]) -> pd.DataFrame:
+        """One row of COLUMNS per record."""
         seeded = {Genome.from_dict(g).key for g in self.info.get("seed_genomes", [])}
         on_front = {r["key"] for r in self.front_records}
         rows = []
-        for r in self.records:
+        for r in records:
             genome = Genome.from_dict(r["candidate"])
             rows.append(
                 {
@@ -110,9 +116,18 @@ class RunData:
         return pd.DataFrame(rows, columns=list(COLUMNS))
 
     def front(self) -> pd.DataFrame:
-        """The final front's rows of `evaluations`, by perplexity then FLOPs then key."""
+        """The final front's rows of `evaluations`, by perplexity then FLOPs then key: the
+        genomes confirmed at the top rung that no other one dominates (`hrfevo.pareto`)."""
         keys = [r["key"] for r in self.front_records]
         return self.evaluations.set_index("key", drop=False).loc[keys].reset_index(drop=True)
+
+    def provisional_front(self, rung: int) -> pd.DataFrame:
+        """The provisional front of the results at `rung`, a rung below the ladder's top: rows
+        like `evaluations`', with the metrics measured at that rung."""
+        if rung not in self.provisional:
+            rungs = ", ".join(map(str, self.provisional)) or "none (no fidelity ladder)"
+            raise UsageError(f"rung {rung}: the provisional rungs of {self.path} are {rungs}")
+        return self._table(self.provisional[rung])
 
     def record(self, key: str) -> Record:
         """The record of `key` at the highest rung it reached; UsageError if the run has none."""

@@ -23,7 +23,6 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from hrfevo.api import RunData
-from hrfevo.curves import top_rung_front
 from hrfevo.errors import UsageError
 from hrfevo.markdown import figure, table
 from hrfevo.pareto import hypervolume
@@ -103,14 +102,14 @@ def top_rung(run: RunData) -> pd.DataFrame:
 
 
 def pareto_overlay(runs: list[RunData], names: list[str]) -> Figure:
-    """Each run's front of the genomes it trained to its top rung (all of them without a
-    ladder), as `hrfevo.curves` measures it."""
+    """Each run's front: of the genomes it trained to its top rung (all of them without a
+    ladder), as its own report and `hrfevo.curves` have it."""
     fig = Figure(figsize=(11, 6.5), layout="constrained")
     ax = fig.add_subplot()
     for i, (run, name, colour) in enumerate(zip(runs, names, _colours(len(runs)), strict=True)):
         done = top_rung(run)
         ax.scatter(done[X], done[Y], s=10, color=colour, alpha=0.18, lw=0)
-        members = top_rung_front(run)
+        members = run.front_records
         final = done.set_index("key", drop=False).loc[[r["key"] for r in members]]
         staircase(ax, final, color=colour, lw=2.0, alpha=0.9, zorder=3)
         style: dict[str, Any] = {"s": 50, "marker": MARKERS[i % len(MARKERS)], "lw": 0.6}
@@ -211,8 +210,8 @@ def _ladder_note(runs: list[RunData]) -> str:
         return ""
     return (
         " Of a run with a fidelity ladder, only the genomes trained to its top rung count "
-        "(their front, and its hypervolume), as in `reports/multifidelity.md`: shorter "
-        "trainings are not comparable with them. The run's own report shows its whole front."
+        "(its confirmed front, and its hypervolume), as everywhere: shorter trainings are not "
+        "comparable with them. The run's own report shows its provisional fronts apart."
     )
 
 

@@ -83,8 +83,9 @@ class RunConfig:
             "warmup_steps": 12,
         }
     )
-    # A fidelity ladder, {rungs: [S0, S1, ...], promote: F}: new genomes train for S0 steps,
-    # and the best share F of each rung are promoted to the next (hrfevo.fidelity). The
+    # A fidelity ladder, {rungs: [S0, S1, ...], promote: F, compare: RULE}: new genomes train
+    # for S0 steps, and the best share F of each rung are promoted to the next; RULE is how
+    # selection compares genomes that reached different rungs (hrfevo.fidelity). The
     # budget's other settings hold at every rung. None: every genome trains for budget.steps.
     fidelity: dict[str, Any] | None = field(
         default_factory=lambda: {"rungs": [120, 360, 960], "promote": 1 / 3}

@@ -105,7 +105,7 @@ def plan_export(
     if retrain_steps is not None and retrain_steps < 1:
         raise UsageError(f"--retrain-steps {retrain_steps}: must be a positive integer")
     data = run if isinstance(run, RunData) else RunData(run)
-    if not data.front_records:
+    if not any(r["status"] == "ok" for r in data.records):
         raise UsageError(f"{data.path} has no successful evaluations yet: nothing to export")
     record = choose(selection, data.front_records, data.records, data.problem)
     genome = Genome.from_dict(record["candidate"])

@@ -13,9 +13,28 @@ crowding distance, then key) goes up. This is asynchronous successive halving (A
 - promotions follow a quota, so a rung costs exactly its share: ASHA's rule (promote whatever
   is in the current top F) promotes more than F of a rung whenever early leaders are overtaken.
 
-A genome's *score* is its objectives at every rung it reached, from rung 0 up. Two genomes are
-compared on the highest rung both reached (`dominates`): a result from a short budget is only
-ever weighed against results from the same budget, so no genome gains from being trained less.
+A genome's *score* is its objectives at every rung it reached, from rung 0 up. How a strategy
+compares two scores that reached different rungs is the ladder's `compare` rule (`COMPARE`):
+
+- "hurdles" (the default): the genome that reached the higher rung wins; at the same rung,
+  Pareto dominance there. This is the progressive dynamic hurdles of the Evolved Transformer
+  (So et al. 2019) applied to selection: clearing a hurdle ranks above any result that did
+  not. It is a strict partial order (lexicographic in (rung, objectives)), so non-dominated
+  sorting is well defined, and a confirmed genome is never removed by an unconfirmed one.
+- "no-eviction": compare on the highest rung both reached, but a genome never dominates one
+  that reached a higher rung, so an unconfirmed challenger never evicts a confirmed genome. It
+  is acyclic (along a chain of dominance the rungs reached never rise, and at one rung it is
+  Pareto dominance), so non-dominated sorting peels the same fronts as its transitive closure.
+
+Runs written before format 5 compared on the highest rung both reached, whoever went further.
+That rule is not transitive and can cycle (B beats C at rung 0, C beats A at rung 2, A beats B
+at rung 0), which leaves non-dominated sorting without a first front (DEAP's sort then never
+returns), and a rung-0 result could evict a genome confirmed at the top rung.
+tests/hrfevo/test_rung_rules.py keeps both examples.
+
+`reports/multifidelity.md` measures the rules against each other at equal CPU-seconds, judged by
+the top-rung hypervolume; the default is the one it recommends. Whatever the rule, what a run
+*reports* is its confirmed front (`hrfevo.pareto.front`): top-rung results only.
 """
 
 from __future__ import annotations
@@ -39,6 +58,7 @@ Score = tuple[Objectives, ...]  # objectives at rungs 0..top
 class Fidelity:
     rungs: tuple[int, ...]  # training steps at each rung, increasing
     promote: float = 1 / 3  # the share of each rung promoted to the next
+    compare: str = "hurdles"  # how selection compares scores of different rungs: COMPARE
 
     def __post_init__(self) -> None:
         rungs = self.rungs
@@ -52,41 +72,58 @@ class Fidelity:
         object.__setattr__(self, "rungs", tuple(rungs))
         if not isinstance(self.promote, int | float) or not 0 < self.promote < 1:
             raise ValueError(f"fidelity.promote={self.promote!r}: must lie in (0, 1)")
+        if self.compare not in COMPARE:
+            raise ValueError(f"fidelity.compare={self.compare!r}: choose {', '.join(COMPARE)}")
 
     @property
     def top(self) -> int:
         return len(self.rungs) - 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rungs": list(self.rungs), "promote": self.promote}
+        return {"rungs": list(self.rungs), "promote": self.promote, "compare": self.compare}
 
     @classmethod
     def from_dict(cls, d: Any) -> Fidelity:
-        if not isinstance(d, dict) or not set(d) <= {"rungs", "promote"} or "rungs" not in d:
-            raise ValueError(f"fidelity={d!r}: expected {{rungs: [S0, S1, ...], promote: F}}")
+        fields = {"rungs", "promote", "compare"}
+        if not isinstance(d, dict) or not set(d) <= fields or "rungs" not in d:
+            raise ValueError(
+                f"fidelity={d!r}: expected {{rungs: [S0, S1, ...], promote: F, compare: RULE}}"
+            )
         rungs = tuple(d["rungs"]) if isinstance(d["rungs"], list) else d["rungs"]
-        return cls(rungs, d.get("promote", 1 / 3))
+        return cls(rungs, d.get("promote", 1 / 3), d.get("compare", cls.compare))
 
 
-def dominates(a: Score, b: Score) -> bool:
-    """Whether `a` dominates `b` on the highest rung both reached (then, at equal objectives,
-    the one that went further wins). With one rung each, plain Pareto dominance."""
-    rung = min(len(a), len(b)) - 1
-    x, y = a[rung], b[rung]
-    # None worse, and one better or a rung more. (NSGA-II calls this O(μ²) times a generation:
-    # map is 4x faster than generators.)
-    return all(map(operator.le, x, y)) and (x != y or len(a) > len(b))
+def _pareto(x: Objectives, y: Objectives) -> bool | None:
+    """Whether x Pareto-dominates y (minimising); None when they are equal."""
+    # NSGA-II calls the rules O(μ²) times a generation: map is 4x faster than generators.
+    if x == y:
+        return None
+    return all(map(operator.le, x, y))
 
 
-def nondominated(scores: Sequence[Score]) -> list[bool]:
-    """Which scores no other score dominates."""
-    if all(len(s) == 1 for s in scores):  # one rung: moocore's fast path
-        if not scores:
-            return []
-        points = np.array([s[0] for s in scores])
-        return [bool(x) for x in moocore.is_nondominated(points, keep_weakly=True)]
-    others = list(enumerate(scores))
-    return [not any(dominates(o, s) for j, o in others if j != i) for i, s in others]
+def _hurdles(a: Score, b: Score) -> bool:
+    if len(a) != len(b):
+        return len(a) > len(b)
+    return bool(_pareto(a[-1], b[-1]))
+
+
+def _no_eviction(a: Score, b: Score) -> bool:
+    if len(a) < len(b):
+        return False
+    better = _pareto(a[len(b) - 1], b[len(b) - 1])
+    return len(a) > len(b) if better is None else better
+
+
+COMPARE: dict[str, Callable[[Score, Score], bool]] = {
+    "hurdles": _hurdles,
+    "no-eviction": _no_eviction,
+}
+
+
+def dominates(a: Score, b: Score, compare: str = Fidelity.compare) -> bool:
+    """Whether score `a` dominates `b` under the `compare` rule (module docstring). With one
+    rung each, every rule is plain Pareto dominance."""
+    return COMPARE[compare](a, b)
 
 
 def ranking(points: np.ndarray, keys: Sequence[str]) -> list[int]:

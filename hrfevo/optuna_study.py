@@ -6,10 +6,8 @@ failed or diverged is a failed trial. With a fidelity ladder a genome is one tri
 rungs, as Optuna records a trial its pruner watched: the perplexity at each rung is an
 intermediate value at that rung's training steps; a genome that reached the top rung is
 complete, with its top-rung objectives, and one the ladder stopped lower is pruned. So
-`study.best_trials` is the Pareto front of the genomes trained to the top rung: the run's
-final front without a ladder; with one, the run's front may also hold genomes no genome
-dominates at the highest rung both reached, which Optuna, comparing complete trials only,
-leaves out.
+`study.best_trials` (complete trials only) is the run's front: the genomes trained to the top
+rung that no other one dominates there (`hrfevo.pareto.front`), with or without a ladder.
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 from hrfevo.api import RunData
 from hrfevo.errors import UsageError
 from hrfevo.genome import Genome
-from hrfevo.pareto import scores
 from hrfevo.space import SearchSpace
 
 Record = dict[str, Any]
@@ -82,8 +79,11 @@ def mixer_stacks(space: SearchSpace) -> list[str]:
 def trials(run: RunData) -> list[FrozenTrial]:
     """The run's genomes as trials, in the order they were first evaluated."""
     problem, space = run.problem, run.view.config.space
-    score = scores(run.journal, problem)
     rung_steps = problem.fidelity.rungs if problem.fidelity else None
+    curves: dict[str, dict[int, float]] = {}  # key -> {steps: perplexity} at each rung reached
+    for r in run.journal:
+        if rung_steps:
+            curves.setdefault(r["key"], {})[rung_steps[r["rung"]]] = problem.objectives(r)[0]
     out = []
     for r in run.records:
         genome = Genome.from_dict(r["candidate"])
@@ -102,8 +102,7 @@ def trials(run: RunData) -> list[FrozenTrial]:
             | ({"error": r["error"]} if r.get("error") else {}),
         }
         if rung_steps:  # perplexity at each rung's training steps
-            steps = {rung_steps[i]: o[0] for i, o in enumerate(score[r["key"]])}
-            common["intermediate_values"] = steps
+            common["intermediate_values"] = curves[r["key"]]
         if r["status"] != "ok":
             out.append(create_trial(state=TrialState.FAIL, **common))
         elif rung_steps and r.get("rung", 0) < len(rung_steps) - 1:

@@ -1,12 +1,19 @@
 """Pareto fronts, hypervolume and rank agreement per generation, from the journal alone.
 
-The front of generation g is the non-dominated set of every genome evaluated in generations
-0..g, each with its result at the highest rung of the fidelity ladder it reached by then
-(`hrfevo.fidelity`: genomes are compared on the highest rung both reached). `pareto.csv`,
-`hypervolume.csv` and, with a ladder, `fidelity.csv` (how well each rung ranks genomes as a
-higher one does) can be rebuilt from `journal.jsonl` at any time. A run extends them by one
-generation at a time (`Logs`), so their cost stays flat as the run grows; the first save of
-each process rebuilds them, which repairs whatever a kill left.
+What a run reports is what it confirmed. Its front (`front`) is the non-dominated set of its
+*top-rung* results, compared on their top-rung objectives: with a fidelity ladder, a genome
+enters it only once trained for the ladder's last rung, and a result from a shorter budget
+never removes one from the full budget (without a ladder every result is top-rung, and this is
+the plain Pareto front). The front of generation g is that of the top-rung results of
+generations 0..g, an archive that only grows, so its hypervolume never falls.
+
+Lower rungs are shown apart, as *provisional* fronts, one per rung (`provisional`): the front
+of the results at that rung's budget. They are never mixed into the front or its hypervolume.
+
+`pareto.csv`, `hypervolume.csv` and, with a ladder, `fidelity.csv` (how well each rung ranks
+genomes as a higher one does) can be rebuilt from `journal.jsonl` at any time. A run extends
+them by one generation at a time (`Logs`), so their cost stays flat as the run grows; the first
+save of each process rebuilds them, which repairs whatever a kill left.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import moocore
 import numpy as np
 import pandas as pd
 
-from hrfevo.fidelity import Score, kendall_tau, nondominated, spearman
+from hrfevo.fidelity import kendall_tau, spearman
 from hrfevo.problem import Problem
 from hrfevo.storage import atomic_write_text
 
@@ -40,42 +47,36 @@ def genomes(records: list[Record]) -> list[Record]:
     return list(top.values())
 
 
-def scores(records: list[Record], problem: Problem) -> dict[str, Score]:
-    """Each genome's objectives at rungs 0, 1, ... up to the first rung it has no result at."""
-    by_rung = {(r["key"], r.get("rung", 0)): r for r in records}
-    out: dict[str, Score] = {}
-    for key, _ in by_rung:
-        rungs: list[tuple[float, ...]] = []
-        while (key, len(rungs)) in by_rung:
-            rungs.append(problem.objectives(by_rung[key, len(rungs)]))
-        out[key] = tuple(rungs)
-    return out
+def at_rung(records: list[Record], rung: int) -> list[Record]:
+    """The records of evaluations at `rung`."""
+    return [r for r in records if r.get("rung", 0) == rung]
 
 
-def front(records: list[Record], problem: Problem) -> list[Record]:
-    """The non-dominated genomes' highest-rung records, sorted by objectives then key.
+def rung_front(records: list[Record], problem: Problem, rung: int) -> list[Record]:
+    """The non-dominated successful results at `rung`, sorted by objectives then key.
 
     Sorting first makes the result independent of the order records arrived in (Ray finishes
-    them in any order); of several genomes with equal scores the smallest key is kept.
+    them in any order); of several genomes with equal objectives the smallest key is kept.
     """
     ok = sorted(
-        (r for r in genomes(records) if r["status"] == "ok"),
-        key=lambda r: (r.get("rung", 0), problem.objectives(r), r["key"]),
+        (r for r in at_rung(records, rung) if r["status"] == "ok"),
+        key=lambda r: (problem.objectives(r), r["key"]),
     )
     if not ok:
         return []
-    if len({r.get("rung", 0) for r in ok}) == 1:  # all at one rung: plain Pareto, moocore
-        points = np.array([problem.objectives(r) for r in ok], dtype=float)
-        keep = [bool(x) for x in moocore.is_nondominated(points)]
-    else:
-        score = scores(records, problem)
-        first: dict[Score, str] = {}  # equal scores: the first (smallest key) stands for all
-        for r in ok:
-            first.setdefault(score[r["key"]], r["key"])
-        keep = nondominated([score[r["key"]] for r in ok])
-        keep = [k and first[score[r["key"]]] == r["key"] for r, k in zip(ok, keep, strict=True)]
-    members = [r for r, k in zip(ok, keep, strict=True) if k]
-    return sorted(members, key=lambda r: (problem.objectives(r), r["key"]))
+    points = np.array([problem.objectives(r) for r in ok], dtype=float)
+    return [r for r, keep in zip(ok, moocore.is_nondominated(points), strict=True) if keep]
+
+
+def front(records: list[Record], problem: Problem) -> list[Record]:
+    """The run's front: its confirmed (top-rung) results that no other one dominates."""
+    return rung_front(records, problem, problem.rungs - 1)
+
+
+def provisional(records: list[Record], problem: Problem) -> dict[int, list[Record]]:
+    """The provisional front of each rung below the top (none without a ladder), labelled by
+    rung: results at a shorter budget, never comparable with the front's."""
+    return {rung: rung_front(records, problem, rung) for rung in range(problem.rungs - 1)}
 
 
 def hypervolume(members: list[Record], problem: Problem) -> float:
@@ -126,10 +127,8 @@ def log_generation(
     """The log rows of generation `tally.generation`, whose records are `new` (`records` holds
     every record); advances `tally` to the next generation."""
     g = tally.generation
-    if problem.rungs > 1:  # a promotion can lift a dominated genome: recompute
-        tally.members = front([r for r in records if r["generation"] <= g], problem)
-    else:  # dominated once, dominated for good
-        tally.members = front(tally.members + new, problem)
+    # The front of an archive that only grows: dominated once, dominated for good.
+    tally.members = front(tally.members + at_rung(new, problem.rungs - 1), problem)
     tally.seen += len(new)
     tally.failures += sum(r["status"] != "ok" for r in new)
     tally.generation += 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,16 +31,15 @@ X, Y = "flops_per_token", "perplexity"
 FINAL = "#d62728"  # the final front: red, a hue the earlier generations never take
 BASELINE = "#ffd700"  # gold: no run colour (tab10) nor generation colour is gold
 EARLIER_FRONTS = 8  # at most this many earlier generations' fronts are drawn
-RUNG_MARKERS = "osD^v"  # the final front's markers by rung: circle, square, diamond, ...
+RUNG_MARKERS = "osD^v"  # provisional fronts' markers by rung: square, diamond, ...
 CAPTION_SIZE = 8  # points
 LABEL_SIZE = 7.5  # points: the short keys beside the final front
 X_LABEL = "forward FLOPs per token (log scale)"
 Y_LABEL = "validation perplexity (per byte; lower is better)"
 LADDER_NOTE = (
-    "With a fidelity ladder ({steps} training steps), two genomes are compared at the highest "
-    "rung both reached. A genome trained only for a lower rung stays on the front unless "
-    "another beats it at that rung, so hollow markers may sit above the red line of the best "
-    "perplexities reached."
+    "With a fidelity ladder ({steps} training steps), the front (red) holds only genomes trained "
+    "to the top rung. Hollow markers, one shape per rung, are the provisional fronts of shorter "
+    "training: not comparable with it. Grey dots show each genome at the highest rung it reached."
 )
 
 
@@ -104,34 +102,43 @@ def _earlier_fronts(ax: Axes, run: RunData) -> None:
 
 
 def _final_front(ax: Axes, run: RunData) -> None:
-    """The final front (the front after the last generation): red, with rungs told apart by
-    marker, each member labelled with its short key, the knee ringed."""
+    """The final front (the front after the last generation): red, each member labelled with
+    its short key, the knee ringed; with a ladder, each rung's provisional front hollow."""
     final = run.front()
     staircase(ax, final, color=FINAL, lw=2.2, zorder=4)
-    for rung, members in final.groupby("rung"):
-        style = _rung_style(run, int(rung), len(members))  # type: ignore[arg-type]
-        ax.scatter(members[X], members[Y], s=60, zorder=5, **style)
-    _label_keys(ax, final, short_keys(run.evaluations["key"]))
-    m = knee(run.front_records, run.problem)["metrics"]
-    label = "knee (hrfevo export's default choice)"
-    ax.scatter(m[X], m[Y], s=240, fc="none", ec="black", lw=1.4, zorder=6, label=label)
-
-
-def _rung_style(run: RunData, rung: int, n: int) -> dict[str, Any]:
-    """Final front members at `rung`: filled red at the top rung (or without a ladder),
-    hollow below it, one marker shape per rung."""
+    label = f"final front: after generation {run.generations - 1} ({plural(len(final), 'genome')})"
     ladder = run.config.ladder()
-    if ladder is None:
-        label = f"final front: after generation {run.generations - 1} ({plural(n, 'genome')})"
-        return {"marker": "o", "c": FINAL, "ec": "black", "lw": 0.8, "label": label}
-    top = rung == ladder.top
-    return {
-        "marker": RUNG_MARKERS[rung % len(RUNG_MARKERS)],
-        "c": FINAL if top else "white",
-        "ec": "black" if top else FINAL,
-        "lw": 0.8 if top else 1.4,
-        "label": f"final front, rung {rung} ({ladder.rungs[rung]} steps): {plural(n, 'genome')}",
-    }
+    if ladder is not None:
+        label += f", rung {ladder.top} ({ladder.rungs[-1]} steps)"
+    ax.scatter(final[X], final[Y], s=60, zorder=5, c=FINAL, ec="black", lw=0.8, label=label)
+    for rung, members in run.provisional.items():
+        _provisional(ax, run, rung, len(members))
+    _label_keys(ax, final, short_keys(run.evaluations["key"]))
+    if run.front_records:
+        m = knee(run.front_records, run.problem)["metrics"]
+        label = "knee (hrfevo export's default choice)"
+        ax.scatter(m[X], m[Y], s=240, fc="none", ec="black", lw=1.4, zorder=6, label=label)
+
+
+def _provisional(ax: Axes, run: RunData, rung: int, n: int) -> None:
+    """Rung `rung`'s provisional front: hollow markers of the rung's shape, at its metrics."""
+    ladder = run.config.ladder()
+    assert ladder is not None
+    members = run.provisional_front(rung)
+    label = f"provisional front, rung {rung} ({ladder.rungs[rung]} steps): {plural(n, 'genome')}"
+    marker = RUNG_MARKERS[(rung + 1) % len(RUNG_MARKERS)]
+    ax.scatter(
+        members[X],
+        members[Y],
+        s=40,
+        marker=marker,
+        c="white",
+        ec=FINAL,
+        lw=1.2,
+        alpha=0.8,
+        zorder=4,
+        label=label,
+    )
 
 
 def _label_keys(ax: Axes, members: pd.DataFrame, short: dict[str, str]) -> None:

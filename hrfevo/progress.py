@@ -89,7 +89,7 @@ class Progress:
     ) -> None:
         self.generation, self.running, self.pending = generation + 1, False, 0
         self._print(
-            f"{self._count(generation)} done: front {int(stats['front_size'])}, "
+            f"{self._count(generation)} done: {self._front(int(stats['front_size']))}, "
             f"hypervolume {stats['hypervolume']:.4f}, {int(stats['evaluations'])} evaluations, "
             f"{int(stats['failures'])} failed | {self.timing()}"
         )
@@ -97,6 +97,15 @@ class Progress:
         for r in sorted(front, key=lambda r: r["metrics"][names[0]])[:SHOWN]:
             values = "  ".join(f"{n} {r['metrics'][n]:.4g}" for n in names)
             self._print(f"    {values}  {self.problem.describe(r['candidate'])}")
+
+    def _front(self, size: int) -> str:
+        """The front's size; with a ladder, of confirmed genomes, and plainly none before any."""
+        if self.problem.rungs == 1:
+            return f"front {size}"
+        if not size:
+            top = self.problem.rungs - 1
+            return f"front: none confirmed yet (no genome has reached rung {top}, the top)"
+        return f"front {size} (confirmed at the top rung)"
 
     def elapsed(self) -> str:
         return clock(time.monotonic() - self.began) if self.began is not None else "0:00"

@@ -62,7 +62,7 @@ def report(run: str | Path | RunData, out: str | Path | None = None, fmt: str = 
     target = Path(out) if out is not None else REPORTS / data.name
     _check_out(target)
     figures: dict[str, Callable[[RunData], Figure]] = {}
-    if data.front_records:
+    if any(r["status"] == "ok" for r in data.journal):  # a front, or provisional ones
         figures = {"pareto": pareto_figure, "hypervolume": hypervolume_figure}
         if data.problem.rungs > 1:
             figures["fidelity"] = fidelity_figure

@@ -45,8 +45,13 @@ from model import ConfigError, Corpus, contamination, is_int, memory_problem, se
 
 RUN_FILE = "run.json"
 # Bumped whenever the run directory's layout or meaning changes. 4: the checkpoint records the
-# search settings' digests and the journal's length, which resume checks.
-RUN_FORMAT = 4
+# search settings' digests and the journal's length, which resume checks. 5: the fidelity
+# ladder names its selection rule (`compare`), and the front holds top-rung results only.
+RUN_FORMAT = 5
+# Formats this hrfevo reads. A format-4 run (before confirmed fronts) reads, reports and exports
+# under format 5's definitions (its fronts are recomputed from the journal), and resumes if it
+# has no ladder; with one its selection rule is gone (`hrfevo.fidelity`), so resume refuses it.
+READABLE = (4, RUN_FORMAT)
 
 
 # ---- seeds ---------------------------------------------------------------------------------
@@ -118,9 +123,11 @@ def build_search(
     """The run's search; `settings` (`search_settings`) goes into every checkpoint."""
     problem = make_problem(cfg, data_sha256)
     rng = np.random.default_rng(seed_stream(cfg.seed, "search"))  # not the batches' stream
-    strategy = STRATEGIES[cfg.strategy](problem, cfg.population, rng, seeds)
+    ladder = cfg.ladder()
+    compare = {"compare": ladder.compare} if ladder else {}
+    strategy = STRATEGIES[cfg.strategy](problem, cfg.population, rng, seeds, **compare)
     runner = executor or make_executor(cfg, problem)
-    return Search(run_dir, problem, strategy, runner, observer, cfg.ladder(), settings)
+    return Search(run_dir, problem, strategy, runner, observer, ladder, settings)
 
 
 def make_problem(cfg: RunConfig, data_sha256: str | None = None) -> SpectralProblem:
@@ -258,6 +265,7 @@ def resume(
     as recorded.
     """
     view = RunView(run_dir)  # checks the directory before anything runs
+    view.check_resumable()
     try:
         stop = continued_stop(view, generations, limits or {})
     except ConfigError as e:  # the CLI names the flag; a caller of this function, the field
@@ -379,11 +387,12 @@ class RunView:
         if not (run_dir / RUN_FILE).is_file():
             raise UsageError(f"{run_dir} is not a run directory (no {RUN_FILE})")
         self.info = self._read(RUN_FILE)
-        if self.info.get("format") != RUN_FORMAT:
-            found = self.info.get("format")
+        found = self.info.get("format")
+        if not isinstance(found, int) or isinstance(found, bool) or found not in READABLE:
             raise UsageError(
-                f"{run_dir} has run format {found!r}; this hrfevo reads {RUN_FORMAT} (use the "
-                "hrfevo that wrote it, or start the run again)"
+                f"{run_dir} has run format {found!r}; this hrfevo reads "
+                f"{', '.join(map(str, READABLE))} (use the hrfevo that wrote it, or start the "
+                "run again)"
             )
         try:
             self.config = RunConfig.from_dict(self.info["config"])
@@ -419,6 +428,16 @@ class RunView:
             if self.checkpoint
             else self.config.generations
         )
+
+    def check_resumable(self) -> None:
+        """UsageError for a run this hrfevo reads but cannot continue as it was started."""
+        if self.info["format"] < 5 and self.config.fidelity is not None:
+            raise UsageError(
+                f"{self.dir} was written by an older hrfevo (run format {self.info['format']}), "
+                "whose selection compared genomes on the highest rung both reached, a rule "
+                "since removed: status, report and export still read it; to search on, start "
+                f"a new run seeded with its front (hrfevo run --seeds {self.dir})"
+            )
 
     def check_unchanged(self) -> None:
         """UsageError unless run.json's search settings and the journal's history are as the

@@ -1,7 +1,9 @@
 """Choosing one genome from a run: `knee`, `min-perplexity`, `max-flops:N` or `key:KEY`.
 
-The first three choose from the final Pareto front; `key:KEY` names any successful
-evaluation in the journal exactly, so a baseline that fell off the front can still be taken.
+The first three choose from the run's final front, its confirmed (top-rung) genomes that no
+other dominates (`hrfevo.pareto.front`); `key:KEY` names any successful evaluation in the journal
+exactly, so a baseline that fell off the front, or a genome a ladder stopped below its top rung,
+can still be taken.
 
 The knee is the best trade-off on normalised objectives: each objective is mapped to the
 hypervolume's space (`Problem.hv_point`: log_V perplexity, log10 FLOPs per token), scaled to
@@ -71,10 +73,10 @@ def parse_select(text: str) -> Selection:
 
 def choose(sel: Selection, front: list[Record], records: list[Record], problem: Problem) -> Record:
     """The record `sel` picks: from `front`, or from `records` for key:KEY. UsageError if none."""
-    if not front:
-        raise UsageError("the run has no successful evaluations yet, so nothing to choose from")
     if sel.mode == "key":
         return _by_key(str(sel.key), records)
+    if not front:
+        raise UsageError(_empty(records, problem))
     if sel.mode == "knee":
         return knee(front, problem)
     ok = front
@@ -97,6 +99,16 @@ def knee(front: list[Record], problem: Problem) -> Record:
     scaled = (points - low) / np.where(span > 0, span, 1.0)  # (members, objectives)
     distance = np.linalg.norm(scaled, axis=1)
     return min(zip(distance, front, strict=True), key=lambda d: (d[0], d[1]["key"]))[1]
+
+
+def _empty(records: list[Record], problem: Problem) -> str:
+    """Why a run's front is empty, and what to do."""
+    if problem.rungs == 1 or not any(r["status"] == "ok" for r in records):
+        return "the run has no successful evaluations yet, so nothing to choose from"
+    return (
+        f"no genome of the run has been trained to its top rung (rung {problem.rungs - 1}) yet, "
+        "so its front is empty: resume the run, or name a genome with --select key:KEY"
+    )
 
 
 def _by_key(key: str, records: list[Record]) -> Record:

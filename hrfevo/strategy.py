@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from hrfevo.fidelity import Score
+from hrfevo.fidelity import Fidelity, Score
 from hrfevo.problem import Candidate, Objectives, Problem
 
 
@@ -52,8 +52,12 @@ class Strategy(ABC):
         population_size: int,
         rng: np.random.Generator,
         seeds: list[Candidate] | None = None,
+        compare: str = Fidelity.compare,
     ) -> None:
+        """`compare`: how scores of different rungs compare (`hrfevo.fidelity.COMPARE`), for
+        strategies that rank members."""
         self.problem, self.size, self.rng = problem, population_size, rng
+        self.compare = compare
         self.seeds = list(seeds or [])[:population_size]
         self.population: list[Member] = []
 

@@ -1,7 +1,8 @@
 """summary.md of one run's report (`hrfevo.reporter.report`): the run at a glance.
 
 Overview, configuration, evaluations per generation, failures, the final front (each key's
-short prefix in bold, as pareto.png labels the points), the fidelity ladder, the figures.
+short prefix in bold, as pareto.png labels the points), with a ladder the provisional fronts
+of the rungs below (apart, labelled), the fidelity ladder, the figures.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ def summary(run: RunData, figures: list[str], fmt: str = "png") -> str:
         _evaluations(run),
         _failures(run),
         _front(run),
+        _provisional(run),
         _fidelity(run),
         _figures(figures, fmt),
     )
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(p for p in parts if p) + "\n"
 
 
 def _overview(run: RunData) -> str:
@@ -131,8 +133,21 @@ def _failures(run: RunData) -> str:
     )
 
 
+HEADER = (
+    *("key", "perplexity", "bits/byte", "FLOPs/token", "params", "d_model", "layers"),
+    *("mixers", "embedding", "bases", "wavelet", "ffn×", "α", "heads"),
+)
+
+
 def _front(run: RunData) -> str:
+    ladder = run.config.ladder()
     if not run.front_records:
+        if ladder and run.provisional[0]:
+            return (
+                f"## Final front\n\nEmpty: no genome has been trained to the top rung (rung "
+                f"{ladder.top}, {ladder.rungs[-1]} steps) yet, so no result is confirmed. The "
+                "provisional fronts below come from shorter training."
+            )
         return (
             "## Final front\n\nNo evaluation has succeeded, so there is no front yet and no "
             "figures; the failures above say why."
@@ -140,25 +155,40 @@ def _front(run: RunData) -> str:
     front: pd.DataFrame = run.front().head(TOP)
     best = knee(run.front_records, run.problem)["key"]
     short = short_keys(run.evaluations["key"])
-    ladder = run.config.ladder() is not None
-    header = (
-        *("key", "perplexity", "bits/byte", "FLOPs/token", "params", "d_model", "layers"),
-        *("mixers", "embedding", "bases", "wavelet", "ffn×", "α", "heads"),
-        *(("rung",) if ladder else ()),
-    )
-    rows = [_front_row(r, best, short[r["key"]], ladder) for _, r in front.iterrows()]
+    rows = [_front_row(r, best, short[r["key"]]) for _, r in front.iterrows()]
     n = len(run.front_records)
     shown = (
         f"the {TOP} with the lowest perplexity are listed" if n > TOP else "listed by perplexity"
     )
+    where = f", each confirmed at the top rung ({ladder.rungs[-1]} steps)" if ladder else ""
     return (
-        f"## Final front\n\n{plural(n, 'member')}, {shown}. The bold start of each key "
+        f"## Final front\n\n{plural(n, 'member')}{where}, {shown}. The bold start of each key "
         "labels its point in the Pareto figure. ★ marks the knee (what `hrfevo export "
-        "--select knee` picks), † the seeded transformer baseline.\n\n" + table(header, rows)
+        "--select knee` picks), † the seeded transformer baseline.\n\n" + table(HEADER, rows)
     )
 
 
-def _front_row(r: pd.Series, knee_key: str, short: str, ladder: bool) -> tuple[object, ...]:
+def _provisional(run: RunData) -> str:
+    """One table per rung below the top, highest first, with that rung's metrics."""
+    ladder = run.config.ladder()
+    if ladder is None:
+        return ""
+    short = short_keys(run.evaluations["key"])
+    parts = [
+        "## Provisional fronts\n\nThe front of each rung below the top, from its shorter "
+        "training: not comparable with the final front, and never part of it or of its "
+        "hypervolume. A genome may sit on several."
+    ]
+    for rung in reversed(range(ladder.top)):
+        members = run.provisional_front(rung).head(TOP)
+        rows = [_front_row(r, "", short[r["key"]]) for _, r in members.iterrows()]
+        title = f"### Rung {rung} ({ladder.rungs[rung]} steps): "
+        n = len(run.provisional[rung])
+        parts.append(title + plural(n, "member") + ("\n\n" + table(HEADER, rows) if n else ""))
+    return "\n\n".join(parts)
+
+
+def _front_row(r: pd.Series, knee_key: str, short: str) -> tuple[object, ...]:
     key = r["key"]
     mark = ("★" if key == knee_key else "") + ("†" if r["baseline"] and r["seeded"] else "")
     return (
@@ -176,7 +206,6 @@ def _front_row(r: pd.Series, knee_key: str, short: str, ladder: bool) -> tuple[o
         f"{r['ffn_mult']:g}",
         f"{r['spectral_share']:g}",
         "" if pd.isna(r["n_heads"]) else int(r["n_heads"]),
-        *((int(r["rung"]),) if ladder else ()),
     )
 
 

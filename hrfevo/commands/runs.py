@@ -5,18 +5,22 @@
 DIR (default populations/) is searched one level deep; a run directory given itself is listed
 alone. Each run gets one line: its state (finished; running, while a process holds it; or
 stopped, which `hrfevo resume` continues), generations finished of its target, evaluations
-(failed ones in brackets), the hypervolume after its last finished generation, and its preset
-and strategy. A directory that cannot be read says why. Nothing is written.
+(failed ones in brackets), the hypervolume of its front after its last finished generation
+(its confirmed, top-rung results: `hrfevo.pareto`), and its preset and strategy. A directory
+that cannot be read says why. Nothing is written.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import fcntl
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hrfevo.errors import UsageError
+
+if TYPE_CHECKING:
+    from hrfevo.run import RunView
 
 DEFAULT = Path("populations")
 COLUMNS = ("run", "state", "generations", "evaluations", "hypervolume", "preset", "strategy")
@@ -75,7 +79,7 @@ def describe(run_dir: Path) -> tuple[str, ...]:
         state,
         f"{done} of {target}",
         f"{len(records)}" + (f" ({failed} failed)" if failed else ""),
-        last_hypervolume(run_dir / "hypervolume.csv"),
+        last_hypervolume(view, done),
         view.config.preset,
         view.config.strategy,
     )
@@ -92,11 +96,13 @@ def in_use(run_file: Path) -> bool:
     return False
 
 
-def last_hypervolume(path: Path) -> str:
-    """The hypervolume after the last finished generation, from the run's hypervolume.csv."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError:
+def last_hypervolume(view: RunView, generations: int) -> str:
+    """The hypervolume of the front after the generations finished, from the journal (as
+    hypervolume.csv has it, for a run of any format)."""
+    from hrfevo.pareto import front, hypervolume
+
+    if not generations:
         return "-"
-    return f"{float(rows[-1]['hypervolume']):.4f}" if rows else "-"
+    problem = view.problem()
+    done = [r for r in view.records() if r["generation"] < generations]
+    return f"{hypervolume(front(done, problem), problem):.4f}"

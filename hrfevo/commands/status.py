@@ -5,7 +5,9 @@
 Prints the generations finished (numbered from 0, the initial population, as in pareto.csv,
 hypervolume.csv and the plots), the evaluations and failures, with a fidelity ladder how well
 each rung ranks genomes as the rungs above do, and the front with its hypervolume: one line
-per genome, its key, objectives and genome notation (explained below).
+per genome, its key, objectives and genome notation (explained below). With a ladder the front
+holds only results confirmed at the top rung; each rung below has its own provisional front,
+listed apart and labelled.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from __future__ import annotations
 import argparse
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hrfevo.fidelity import Fidelity
+    from hrfevo.problem import Problem
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -48,6 +55,7 @@ def epilog() -> str:
 
 def main(args: argparse.Namespace) -> int:
     from hrfevo.pareto import fidelity_log, hypervolume
+    from hrfevo.pareto import provisional as provisional_fronts
     from hrfevo.run import RunView
 
     view = RunView(args.run_dir)
@@ -63,14 +71,34 @@ def main(args: argparse.Namespace) -> int:
         for row in log[log["generation"] == log["generation"].max()].itertuples():
             tau = f"Kendall τ {row.kendall_tau:.2f}"
             print(f"fidelity     rung {row.rung_from} vs {row.rung_to}: {tau} (n = {row.n})")
-    print(f"front        {len(front)} genomes")
+    ladder = view.config.ladder()
+    print(f"front        {front_line(front, ladder)}")
     print(f"hypervolume  {hypervolume(front, problem):.4f}")
+    members(front, problem)
+    if ladder:  # the rungs below, highest first: each its own front, labelled
+        for rung, provisional in reversed(provisional_fronts(records, problem).items()):
+            steps = ladder.rungs[rung]
+            print(f"provisional  rung {rung} ({steps} steps), not comparable with the front:")
+            members(provisional, problem)
+    return 0
+
+
+def front_line(front: list[dict[str, Any]], ladder: Fidelity | None) -> str:
+    """What the front holds; with a ladder, says plainly when nothing is confirmed yet."""
+    if ladder is None:
+        return f"{len(front)} genomes"
+    top = f"the top rung (rung {ladder.top}, {ladder.rungs[-1]} steps)"
+    if not front:
+        return f"none yet: no genome has been trained to {top}"
+    return f"{len(front)} genomes, confirmed at {top}"
+
+
+def members(front: list[dict[str, Any]], problem: Problem) -> None:
+    """One line per front member: key, objectives, genome notation."""
     names = problem.objective_names
     for r in sorted(front, key=lambda r: r["metrics"][names[0]]):
         values = "  ".join(f"{n} {r['metrics'][n]:<10.4g}" for n in names)
-        rung = f"  rung {r.get('rung', 0)}" if problem.rungs > 1 else ""
-        print(f"  {r['key']}  {values}{rung}  {problem.describe(r['candidate'])}")
-    return 0
+        print(f"  {r['key']}  {values}  {problem.describe(r['candidate'])}")
 
 
 def finished(done: int, target: int) -> str:

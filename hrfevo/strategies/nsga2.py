@@ -9,9 +9,10 @@ member mates with itself (entrants drawn with replacement let one do so, and pro
 reports/nsga2.md measures these choices against the old ones and pymoo's on ZDT1-3 and DTLZ2.
 The tournaments draw from the strategy's own RNG (DEAP's would use the global `random`).
 
-Dominance is `hrfevo.fidelity.dominates`: with a fidelity ladder, members are compared on the
-highest rung both reached (plain Pareto dominance without one); the crowding distance is
-measured on each member's highest-rung objectives.
+Dominance is `hrfevo.fidelity.dominates` under the ladder's `compare` rule: with a fidelity
+ladder, by default a member that reached a higher rung ranks first (hurdles), and members of
+one rung are compared there (plain Pareto dominance without a ladder); the crowding distance
+is measured on each member's highest-rung objectives.
 """
 
 from __future__ import annotations
@@ -22,19 +23,21 @@ from functools import cache
 import numpy as np
 from deap import base, tools
 
-from hrfevo.fidelity import Score, dominates
+from hrfevo.fidelity import Fidelity, Score, dominates
 from hrfevo.problem import Candidate
 from hrfevo.strategy import Member, Strategy
 
 
 class _RungFitness(base.Fitness):
     """A DEAP fitness over a member's score: `values` are its highest-rung objectives (what
-    crowding measures), and dominance and equality look at every rung."""
+    crowding measures), and dominance (under the `compare` rule) and equality look at every
+    rung."""
 
     score: Score
+    compare: str
 
     def dominates(self, other: base.Fitness, obj: slice = slice(None)) -> bool:
-        return dominates(self.score, other.score)
+        return dominates(self.score, other.score, self.compare)
 
     def __hash__(self) -> int:
         return hash(self.score)
@@ -52,20 +55,23 @@ def _fitness_class(n_objectives: int) -> type[_RungFitness]:
 class _Individual:
     """What DEAP's selection functions need: a `fitness`, plus the member it stands for."""
 
-    def __init__(self, member: Member) -> None:
+    def __init__(self, member: Member, compare: str) -> None:
         self.member = member
         self.fitness = _fitness_class(len(member.objectives))(member.objectives)
-        self.fitness.score = member.score
+        self.fitness.score, self.fitness.compare = member.score, compare
 
 
-def select(members: list[Member], k: int) -> list[Member]:
+def select(members: list[Member], k: int, compare: str = Fidelity.compare) -> list[Member]:
     """DEAP's NSGA-II environmental selection: the best k by front, then crowding distance."""
-    return [ind.member for ind in tools.selNSGA2([_Individual(m) for m in members], k)]
+    inds = [_Individual(m, compare) for m in members]
+    return [ind.member for ind in tools.selNSGA2(inds, k)]
 
 
-def rank_and_crowding(members: list[Member]) -> list[tuple[int, float]]:
+def rank_and_crowding(
+    members: list[Member], compare: str = Fidelity.compare
+) -> list[tuple[int, float]]:
     """(front index, crowding distance) of each member."""
-    inds = [_Individual(m) for m in members]
+    inds = [_Individual(m, compare) for m in members]
     scores: dict[int, tuple[int, float]] = {}
     for rank, front in enumerate(tools.sortNondominated(inds, len(inds))):
         tools.emo.assignCrowdingDist(front)
@@ -99,7 +105,7 @@ class NSGA2(Strategy):
         a multiple of 4 and 2·n_pairs = μ, every member enters two tournaments and no pair
         shares an entrant (otherwise a pair that straddles two permutations may).
         """
-        scores = rank_and_crowding(self.population)
+        scores = rank_and_crowding(self.population, self.compare)
         n, entrants = len(self.population), 4 * n_pairs
         order = np.concatenate([self.rng.permutation(n) for _ in range(math.ceil(entrants / n))])
 
@@ -113,4 +119,4 @@ class NSGA2(Strategy):
     def tell(self, candidates: list[Candidate], scores: list[Score]) -> None:
         new = [Member(c, self.problem.key(c), s) for c, s in zip(candidates, scores, strict=True)]
         pool = unique(self.population + new)
-        self.population = select(pool, min(self.size, len(pool)))
+        self.population = select(pool, min(self.size, len(pool)), self.compare)

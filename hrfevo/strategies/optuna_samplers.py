@@ -35,7 +35,7 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState, create_trial
 
 from hrfevo.encoding import Encoding, Param
-from hrfevo.fidelity import Score
+from hrfevo.fidelity import Fidelity, Score
 from hrfevo.problem import Candidate, Problem
 from hrfevo.strategies.nsga2 import select, unique
 from hrfevo.strategy import Member, Strategy
@@ -61,8 +61,9 @@ class OptunaStrategy(Strategy):
         population_size: int,
         rng: np.random.Generator,
         seeds: list[Candidate] | None = None,
+        compare: str = Fidelity.compare,
     ) -> None:
-        super().__init__(problem, population_size, rng, seeds)
+        super().__init__(problem, population_size, rng, seeds, compare)
         self.encoding: Encoding = problem.encoding()
         self.distributions = {p.name: distribution(p) for p in self.encoding.params}
         self.trials: list[dict[str, Any]] = []  # every trial asked: params, key, system attrs
@@ -130,7 +131,7 @@ class OptunaStrategy(Strategy):
         new = [Member(c, self.problem.key(c), s) for c, s in zip(candidates, scores, strict=True)]
         self.scores |= {m.key: m.score for m in new}
         pool = unique(self.population + new)  # the best μ so far, as random search keeps them
-        self.population = select(pool, min(self.size, len(pool)))
+        self.population = select(pool, min(self.size, len(pool)), self.compare)
 
     def state_dict(self) -> dict[str, Any]:
         return super().state_dict() | {

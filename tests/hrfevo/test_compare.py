@@ -16,7 +16,7 @@ from hrfevo.api import RunData, load_run
 from hrfevo.cli import main
 from hrfevo.comparison import at_cost, check_comparable, hypervolume_overlay, labels, pareto_overlay
 from hrfevo.config import resolve
-from hrfevo.curves import hypervolume_curve, top_rung_front
+from hrfevo.curves import hypervolume_curve
 from hrfevo.errors import UsageError
 from hrfevo.pareto import hypervolume
 from hrfevo.reporter import _compare_name, compare
@@ -176,7 +176,7 @@ def test_a_ladder_counts_its_top_rung(
         "smoke", None, {"executor": "serial", "data": str(text_file), "fidelity": fidelity}
     )
     ladder = load_run(start(cfg, tmp_path / "ladder"))
-    top = top_rung_front(ladder)
+    top = ladder.front_records
     assert top and {r["rung"] for r in top} == {1}
     out = compare([run_dir, ladder.path], tmp_path / "out")
     text = (out / "summary.md").read_text()

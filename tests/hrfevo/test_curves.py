@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from hrfevo.api import RunData
-from hrfevo.curves import CURVE_COLUMNS, curve, hypervolume_curve, top_rung_front
+from hrfevo.curves import CURVE_COLUMNS, curve, hypervolume_curve
 from hrfevo.pareto import front, hypervolume
 from hrfevo.problem import Objectives, Problem
 
@@ -111,7 +111,3 @@ def test_on_a_run_each_generation_ends_at_hypervolume_csv(run_dir: Path, run: Ru
 
 def test_the_curve_never_falls_without_a_ladder(run: RunData) -> None:
     assert (hypervolume_curve(run)["hypervolume"].diff().dropna() >= 0).all()
-
-
-def test_the_top_rung_front_of_a_run_without_a_ladder_is_its_front(run: RunData) -> None:
-    assert top_rung_front(run) == run.front_records

@@ -1,6 +1,6 @@
-"""The fidelity ladder: promotions decided in proposal order, genomes compared on the highest
-rung both reached, continued evaluations equal to fresh ones, and kill-and-resume with
-promotions in flight."""
+"""The fidelity ladder: promotions decided in proposal order, continued evaluations equal to
+fresh ones, and kill-and-resume with promotions in flight. How selection compares rungs:
+test_rung_rules.py; what a ladder run reports: test_confirmed.py."""
 
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from hrfevo.fidelity import Fidelity, Ladder, dominates, kendall_tau, nondominated, spearman
+from hrfevo.fidelity import Fidelity, Ladder, kendall_tau, spearman
 from hrfevo.run import RunView
 from hrfevo.storage import Journal
-from hrfevo.strategies.nsga2 import select
-from hrfevo.strategy import Member
 from tests.hrfevo.procs import kill_after
 
 LADDER = """\
@@ -42,22 +40,12 @@ budget: {schedule: wsd, warmup_steps: 1}
         ({"rungs": [4, 8], "promote": 1.0}, "fidelity.promote=1.0"),
         ({"rungs": [4, 8], "promote": 0}, "fidelity.promote=0"),
         ({"rungs": [4, 8], "share": 0.5}, "expected {rungs"),
+        ({"rungs": [4, 8], "compare": "best"}, "fidelity.compare='best'"),
     ],
 )
 def test_a_bad_ladder_is_refused_naming_it(fidelity: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("{", r"\{")):
         Fidelity.from_dict(fidelity)
-
-
-def test_genomes_are_compared_on_the_highest_rung_both_reached() -> None:
-    short = ((2.3, 100.0),)  # rung 0 only
-    promoted = ((2.2, 100.0), (2.4, 100.0))  # better at rung 0; worse later (say it overfits)
-    assert dominates(promoted, short) and not dominates(short, promoted)
-    assert dominates(((1.0, 1.0), (0.9, 1.0)), ((1.0, 1.0),))  # equal, but went further
-    assert not dominates(((1.0, 2.0),), ((2.0, 1.0),))  # plain Pareto on one rung
-    members = [Member({}, "short", short), Member({}, "promoted", promoted)]
-    # Its rung-1 loss of 2.4 is above 2.3, but it beat `short` on the budget they share.
-    assert [m.key for m in select(members, 1)] == ["promoted"]
 
 
 def _results(losses: dict[str, float]) -> Any:
@@ -174,11 +162,7 @@ def test_the_logs_say_which_rung_each_result_comes_from(laddered: Path) -> None:
     pareto = pd.read_csv(laddered / "pareto.csv")
     assert list(pareto.columns[:3]) == ["generation", "key", "rung"]
     final = pareto[pareto["generation"] == pareto["generation"].max()]
-    assert 2 in set(final["rung"])  # promoted genomes report their top-rung result
-    journal = Journal(laddered / "journal.jsonl")
-    for row in final.itertuples():
-        top = max(r for r in range(3) if (f"{row.key}@{r}" if r else row.key) in journal)
-        assert row.rung == top
+    assert set(final["rung"]) == {2}  # the front holds top-rung results only
     fidelity = pd.read_csv(laddered / "fidelity.csv")
     assert list(fidelity.columns) == [
         "generation", "rung_from", "rung_to", "n", "kendall_tau", "spearman"
@@ -220,21 +204,21 @@ def test_status_and_report_show_the_rank_agreement_between_rungs(
         f"fidelity     rung 0 vs 1: Kendall τ {last['kendall_tau']:.2f} (n = {int(last['n'])})"
         in out
     )
-    assert "rung 2  d" in out  # front members say which rung their result comes from
+    assert "confirmed at the top rung (rung 2, 16 steps)" in out
     assert main(["report", str(laddered), "--out", str(tmp_path / "report")]) == 0
     assert (tmp_path / "report" / "fidelity.png").stat().st_size > 10_000
     summary = (tmp_path / "report" / "summary.md").read_text()
     assert "## Fidelity" in summary and "| 0 → 1 |" in summary
 
 
-def test_a_front_of_results_all_at_one_higher_rung_is_the_plain_pareto_front() -> None:
-    """As a benchmark takes it: only the top rung's records, without the rungs below."""
-    from hrfevo.pareto import front
+def test_a_rungs_front_is_the_plain_pareto_front_of_its_results() -> None:
+    from hrfevo.pareto import rung_front
     from hrfevo.problems.zdt import ZDT1
 
-    def rec(key: str, f1: float, f2: float) -> dict[str, Any]:
-        return {"key": key, "rung": 2, "status": "ok", "metrics": {"f1": f1, "f2": f2}}
+    def rec(key: str, f1: float, f2: float, rung: int = 2) -> dict[str, Any]:
+        return {"key": key, "rung": rung, "status": "ok", "metrics": {"f1": f1, "f2": f2}}
 
     records = [rec("a", 1.0, 5.0), rec("b", 2.0, 4.0), rec("c", 3.0, 6.0), rec("d", 0.5, 9.0)]
-    assert [r["key"] for r in front(records, ZDT1())] == ["d", "a", "b"]
-    assert nondominated([((1.0, 2.0),), ((1.0, 2.0),)]) == [True, True]  # equal: neither wins
+    records.append(rec("e", 0.1, 0.1, rung=1))  # another rung's: not weighed against them
+    assert [r["key"] for r in rung_front(records, ZDT1(), 2)] == ["d", "a", "b"]
+    assert [r["key"] for r in rung_front(records, ZDT1(), 1)] == ["e"]
