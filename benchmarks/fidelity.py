@@ -36,18 +36,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from hrfevo.config import resolve  # noqa: E402
-from hrfevo.fidelity import kendall_tau, spearman  # noqa: E402
+from hrfevo.fidelity import forecast, kendall_tau, spearman  # noqa: E402
 from hrfevo.genome import Genome, describe, to_model_config  # noqa: E402
 from hrfevo.run import absolute_data, baseline_fits, baseline_genome, make_problem  # noqa: E402
 from model.data import load_corpus  # noqa: E402
-from model.train import TrainConfig, seed_stream, train  # noqa: E402
+from model.train import TrainConfig, decay_start, seed_stream, train  # noqa: E402
 
 RUNGS = (120, 360, 960)  # the ladder each WSD proxy is read at (steps)
+TINY = resolve("tiny", None, {}).ladder()  # the ladder the preset ships with
+assert TINY is not None
 LRS = (1e-2, 3e-3)  # the WSD proxies' learning rates
 CHOSEN_LR = 3e-3  # the tiny preset's, chosen by this report
 REFERENCE_LR = 1e-2  # the reference's (and the old proxy's) learning rate, the tiny preset's
 # before this benchmark: the first measurements' reference
 WARMUP = 12  # steps: the WSD warm-up, 10% of the first rung
+RUNG0_TAU = 0.5  # rung 0 must rank as the reference does at least this well, on every corpus
+RUNG0_SHARE = 1 / 4  # at no more than this share of the top rung's steps
+TOP_TAU = 0.85  # the top rung against 8x its steps: below this, the ladder should change
 CHECKED = 3  # genomes whose continued numbers are checked against from-scratch training
 
 Training = tuple[dict[str, Any], dict[str, Any], str, int, list[int]]  # genome, budget, ...
@@ -210,48 +215,128 @@ def verdict(plans: dict[str, dict[str, list[Training]]], cache: dict[str, Any]) 
         "",
         *lines,
         "",
-        "The `tiny` preset therefore trains in a ladder of "
-        f"{', '.join(map(str, RUNGS))} steps, WSD at lr {CHOSEN_LR:g}, promoting a third of each "
-        "rung: its top rung, the result the front reports, ranks as 16× training does with τ "
-        "≈ 0.9 on both corpora, here against a reference at lr 1e-2 and below (with "
-        "`hrfevo calibrate`) against one at the preset's own lr. Two caveats. 120 steps alone "
-        "rank barely better than chance at any learning rate tried, so the first promotion is "
-        "a coarse filter: it mostly keeps the genomes that learn fastest and the cheapest "
-        "(crowding keeps the front's ends). And at lr 1e-2 even 360 steps rank poorly "
-        "(τ ≈ 0.4): a high learning rate favours models that learn fast in few steps, which is "
-        "why the baseline came last under the old proxy; lr 3e-3 ranks better at every rung.",
+        f"The first measurements chose WSD at lr {CHOSEN_LR:g} read at "
+        f"{', '.join(map(str, RUNGS))} steps: the top rung ranks as 16× training does with "
+        "τ ≈ 0.9 on both corpora, against a reference at lr 1e-2 here and (with "
+        "`hrfevo calibrate`, below) one at the preset's own lr. At lr 1e-2 even 360 steps "
+        "rank poorly (τ ≈ 0.4): a high learning rate favours models that learn fast in few "
+        "steps, which is why the baseline came last under the old proxy; lr 3e-3 ranks "
+        "better at every rung. But 120 steps rank barely better than chance at any learning "
+        "rate tried, so a first rung there is a coin toss: the calibrations below choose it "
+        "again, against 8× the top rung. The `tiny` preset now trains in a ladder of "
+        f"{', '.join(map(str, TINY.rungs))} steps.",
         "",
     ]
 
 
 def calibrations(paths: list[Path]) -> list[str]:
-    """A table of `hrfevo calibrate` runs: the preset as it ships, measured end to end."""
+    """A table of `hrfevo calibrate` runs, each against its own reference, then the choice of
+    rung 0 that the runs with candidate rungs support."""
     if not paths:
         return []
+    runs = [json.loads(path.read_text()) for path in paths]
     rows = []
-    for path in paths:
-        c = json.loads(path.read_text())
-        ladder = c["config"]["fidelity"]
+    for c in runs:
         for r in c["rungs"]:
-            top = " (top: the front's)" if r["rung"] == len(c["rungs"]) - 1 else ""
+            top = " (top)" if r["rung"] == len(c["rungs"]) - 1 else ""
             rows.append(
-                f"| {Path(c['data']['spec']).name} | {r['rung']}{top} | {r['steps']} | "
-                f"{r['kendall_tau']:.2f} | {r['spearman']:.2f} | {r['baseline_rank']} of "
-                f"{c['genomes']} | {c['baseline_rank_reference']} of {c['genomes']} |"
+                f"| {Path(c['data']['spec']).name} | {c['reference_steps']} ({c['mult']}×) | "
+                f"{r['rung']}{top} | {r['steps']} | {r['kendall_tau']:.2f} | "
+                f"{r['spearman']:.2f} | {r['baseline_rank']} of {c['genomes']} | "
+                f"{c['baseline_rank_reference']} of {c['genomes']} |"
             )
+    commands = sorted({f"    {c['command']}" for c in runs})
     return [
-        "## The `tiny` preset, measured with `hrfevo calibrate`",
+        "## Ladders measured with `hrfevo calibrate`",
         "",
-        f"`hrfevo calibrate --preset tiny --data D --genomes 16 --mult 16` (ladder "
-        f"{ladder['rungs']} steps, WSD at lr {c['config']['budget']['lr']:g}; the reference "
-        f"{c['reference_steps']} steps from scratch, cosine, lr "
-        f"{c['reference_budget']['lr']:g}). Its full outputs are in `reports/calibration/`.",
+        "Each run trains N genomes of the `tiny` space along a ladder (WSD at the preset's "
+        "learning rate, every rung continued from the one below) and once from scratch for "
+        "the reference (cosine, same lr); the rows give each rung's agreement with the "
+        "reference. Their full outputs are in `reports/calibration/`. Commands:",
         "",
-        "| corpus | rung | steps | Kendall τ | Spearman ρ | baseline rank | at 16× |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        *commands,
+        "",
+        "| corpus | reference steps | rung | steps | Kendall τ | Spearman ρ | baseline rank | "
+        "at the reference |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
+        *rung0_choice(runs),
     ]
+
+
+def rung0_choice(runs: list[dict[str, Any]]) -> list[str]:
+    """Which first rung the calibrations with the longest reference support, and the top
+    rung's τ against that reference.
+
+    Candidates, each measured on every corpus: one read at S steps (rung 0 as it was), and the
+    forecast (`hrfevo.fidelity.forecast`) from reads at S1 and S2 steps of one run, which costs
+    S2 steps plus the first read's decay. The choice is the cheapest candidate, at most
+    RUNG0_SHARE of the top rung's steps, whose τ reaches RUNG0_TAU on every corpus.
+    """
+    longest = max(c["mult"] for c in runs)
+    runs = [c for c in runs if c["mult"] == longest]
+    steps = [r["steps"] for r in runs[0]["rungs"]]
+    top, reference = steps[-1], runs[0]["reference_steps"]
+    cfg = resolve("tiny", None, {}).train_config()
+    candidates: dict[str, tuple[int, dict[str, float]]] = {}  # name -> (cost, corpus -> τ)
+    for c in runs:
+        name, rows = Path(c["data"]["spec"]).name, [r for r in c["rows"] if all_ok(r)]
+        truth = [r["reference"] for r in rows]
+        for i, s1 in enumerate(steps[:-1]):
+            single = [r["proxy"][i] for r in rows]
+            candidates.setdefault(f"{s1} steps", (s1, {}))[1][name] = kendall_tau(single, truth)
+            for j in range(i + 1, len(steps) - 1):
+                s2 = steps[j]
+                cost = s2 + s1 - decay_start(s1, cfg)
+                guess = [forecast((s1, r["proxy"][i]), (s2, r["proxy"][j]), top) for r in rows]
+                entry = candidates.setdefault(f"forecast from {s1} and {s2}", (cost, {}))
+                entry[1][name] = kendall_tau(guess, truth)
+    affordable = {k: v for k, v in candidates.items() if v[0] <= top * RUNG0_SHARE}
+    ok = sorted((v[0], k) for k, v in affordable.items() if min(v[1].values()) >= RUNG0_TAU)
+    corpora = sorted({Path(c["data"]["spec"]).name for c in runs})
+    rows = [
+        f"| {k} | {cost} ({cost / top:.0%}) | "
+        + " | ".join(f"{taus[n]:.2f}" for n in corpora)
+        + " |"
+        for k, (cost, taus) in sorted(affordable.items(), key=lambda kv: (kv[1][0], kv[0]))
+    ]
+    choice = (
+        f"The cheapest that reaches it on every corpus: **{ok[0][1]}** ({ok[0][0]} steps)."
+        if ok
+        else "No candidate reaches it on every corpus within that share."
+    )
+    top_line = ", ".join(f"{Path(c['data']['spec']).name} τ {c['kendall_tau']:.2f}" for c in runs)
+    low = min(c["kendall_tau"] for c in runs) < TOP_TAU
+    return [
+        f"### Rung 0, chosen against {reference} steps ({reference // top}× the top rung)",
+        "",
+        f"Goal: rung 0 ranks as the reference does with Kendall τ ≥ {RUNG0_TAU} on "
+        f"{' and '.join(corpora)}, at no more than {RUNG0_SHARE:.0%} of the top rung's "
+        f"{top} steps. The candidates that cost that or less (a forecast costs its second "
+        "read's steps and the first read's decay):",
+        "",
+        "| candidate | steps (share of the top rung) | " + " | ".join(corpora) + " |",
+        "|---|---:|" + "---:|" * len(corpora),
+        *rows,
+        "",
+        choice,
+        "",
+        f"The top rung ({top} steps) against {reference} steps: {top_line}"
+        + (
+            f", below {TOP_TAU} on at least one corpus: orders still change past the top "
+            "rung, so the ladder's top should grow (or the promotion share shrink to pay "
+            "for it)."
+            if low
+            else f", at or above {TOP_TAU} on each: the top rung ranks as 8× training does."
+        ),
+        "",
+    ]
+
+
+def all_ok(row: dict[str, Any]) -> bool:
+    """A calibration row with a loss at every rung and at the reference."""
+    return row["reference"] is not None and None not in row["proxy"]
 
 
 def main() -> None:

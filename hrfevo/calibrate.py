@@ -37,7 +37,7 @@ from hrfevo.errors import MachineFaultError, UsageError
 from hrfevo.executor import FAULT, Executor, Job
 from hrfevo.fidelity import kendall_tau, spearman
 from hrfevo.problem import Candidate, Objectives, Problem
-from hrfevo.problems.spectral import SpectralProblem, open_corpus
+from hrfevo.problems.spectral import SpectralProblem, open_corpus, ranked
 from hrfevo.run import absolute_data, baseline_fits, baseline_genome, make_executor, versions
 from hrfevo.storage import check_new_dir, record_id, staged_dir, write_json
 from model import MAX_STEPS, TrainConfig, seed_stream
@@ -194,7 +194,8 @@ def _progress(problem: Calibration, record: dict[str, Any], done: int, total: in
 
 
 def _loss(record: dict[str, Any]) -> float | None:
-    return float(record["metrics"]["val_loss"]) if record["status"] == "ok" else None
+    """The loss a record is ranked by (a forecast, at rung 0 of a ladder that makes one)."""
+    return float(ranked(record["metrics"])["val_loss"]) if record["status"] == "ok" else None
 
 
 def _number(v: float) -> float | None:

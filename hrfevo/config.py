@@ -176,11 +176,16 @@ class RunConfig:
         ladder = Fidelity.from_dict(self.fidelity)
         self.fidelity = ladder.to_dict()
         budget = self.train_config()
-        if budget.schedule == "wsd" and budget.warmup_steps is not None:
-            first = decay_start(ladder.rungs[0], budget)
-            if first < budget.warmup_steps:
-                why = f"must end before the first rung's decay (step {first} of {ladder.rungs[0]})"
+        warmup = budget.warmup_steps if budget.schedule == "wsd" else None  # None: no continuing
+        if warmup is not None:
+            first = ladder.forecast_from or ladder.rungs[0]
+            pause = decay_start(first, budget)
+            if pause < warmup:
+                why = f"must end before the first read's decay (step {pause} of {first})"
                 fail("warmup_steps", budget.warmup_steps, why, "budget")
+        if ladder.forecast_from is not None and warmup is None:
+            why = "reads rung 0 twice in one run, which needs budget.schedule wsd and warmup_steps"
+            fail("forecast_from", ladder.forecast_from, why, "fidelity")
         if ladder.rungs[-1] > MAX_STEPS:
             fail("rungs", list(ladder.rungs), f"must be at most {MAX_STEPS} steps", "fidelity")
         return ladder

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hrfevo.config import RunConfig
+from hrfevo.fidelity import Fidelity
 from hrfevo.units import duration
+from model import TrainConfig, decay_start
 
 if TYPE_CHECKING:
     from model import Corpus
@@ -53,6 +55,7 @@ class Estimate:
     device: str  # where the sample was timed
     threads: int  # torch threads per evaluation
     workers: int  # evaluations that run at once
+    early: int = 0  # steps rung 0's first read adds (`Fidelity.forecast_from`): its own decay
 
     @property
     def step_seconds(self) -> float:
@@ -65,7 +68,10 @@ class Estimate:
     def rung_seconds(self, rung: int) -> float:
         """Seconds of one evaluation at `rung`."""
         below = self.rungs[rung - 1] if rung and self.continues else 0
-        return (self.rungs[rung] - below) * self.step_seconds + self.eval_seconds
+        seconds = (self.rungs[rung] - below) * self.step_seconds + self.eval_seconds
+        if rung == 0 and self.early:  # the first read's decay, and its validation
+            seconds += self.early * self.step_seconds + self.eval_seconds
+        return seconds
 
     @property
     def compute_seconds(self) -> float:
@@ -168,7 +174,15 @@ def estimate(cfg: RunConfig, sample: int = SAMPLE) -> Estimate:
         device=str(resolve_device(device(cfg))),
         threads=cfg.cpus_per_eval,
         workers=workers(cfg),
+        early=early_steps(problem.fidelity, problem.train_cfg),
     )
+
+
+def early_steps(ladder: Fidelity | None, budget: TrainConfig) -> int:
+    """The steps rung 0's first read adds to it: its own decay (0 without a first read)."""
+    if ladder is None or ladder.forecast_from is None:
+        return 0
+    return ladder.forecast_from - decay_start(ladder.forecast_from, budget)
 
 
 def describe(e: Estimate, cfg: RunConfig) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import socket
 from functools import lru_cache
 from typing import Any
@@ -12,7 +13,7 @@ import numpy as np
 
 from hrfevo.encoding import GenomeEncoding
 from hrfevo.errors import UsageError
-from hrfevo.fidelity import Fidelity
+from hrfevo.fidelity import Fidelity, forecast
 from hrfevo.genome import Genome, describe, to_model_config
 from hrfevo.objectives import OBJECTIVES, REQUIRED
 from hrfevo.operators import mutate, random_genome, siblings
@@ -24,10 +25,13 @@ from model import (
     ModelConfig,
     SpectralLM,
     TrainConfig,
+    TrainResult,
     TrainState,
     load_corpus,
     train,
 )
+
+LN2 = math.log(2)
 
 # Metrics that depend only on (genome, seed, budget); the rest of a result goes to `timings`.
 METRICS = (
@@ -39,6 +43,15 @@ METRICS = (
     "train_tokens",
     "steps_done",
 )
+
+
+def ranked(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The metrics a result is ranked by: those measured, or with a forecast of the top rung's
+    loss (rung 0 of a ladder with `forecast_from`), the loss-based ones at the forecast."""
+    if "forecast_loss" not in metrics:
+        return metrics
+    loss = float(metrics["forecast_loss"])
+    return metrics | {"val_loss": loss, "perplexity": math.exp(loss), "bits_per_byte": loss / LN2}
 
 
 class OverCapError(ValueError):
@@ -153,17 +166,42 @@ class SpectralProblem(Problem):
         corpus = _checked(_worker_corpus(self.data, self.space.seq_len + 1), self.data_sha256)
         keep = self.continues and rung < self.rungs - 1
         state = TrainState.from_bytes(start) if start is not None and self.continues else None
+        early = self._early_read(cfg, corpus) if rung == 0 else None
+        if early is not None and early.trunk is not None:
+            state = early.trunk  # rung 0 goes on from the read's stable stage: the same result
         _, result = train(
             cfg, self.rung_config(rung), corpus, progress=False, start=state, trunk=keep
         )
         out = result.to_dict()
+        metrics = {k: out[k] for k in METRICS} | self._forecast(early, result)
+        spent = result.seconds + (early.seconds if early else 0.0)
         return {
             "status": result.status,
-            "metrics": {k: out[k] for k in METRICS},
-            "timings": {k: out[k] for k in ("seconds", "tokens_per_second", "continued_from")}
+            "metrics": metrics,
+            "timings": {k: out[k] for k in ("tokens_per_second", "continued_from")}
+            | {"seconds": spent}
             | result.timings,
             "device": result.device,
         } | ({"state": result.trunk.to_bytes()} if keep and result.trunk else {})
+
+    def _early_read(self, cfg: ModelConfig, corpus: Corpus) -> TrainResult | None:
+        """Rung 0's first read, at `fidelity.forecast_from` steps, with the state before its
+        decay (None: the ladder forecasts nothing)."""
+        if self.fidelity is None or self.fidelity.forecast_from is None or not self.continues:
+            return None
+        budget = dataclasses.replace(self.train_cfg, steps=self.fidelity.forecast_from, tokens=None)
+        return train(cfg, budget, corpus, progress=False, trunk=True)[1]
+
+    def _forecast(self, early: TrainResult | None, result: TrainResult) -> dict[str, float]:
+        """The early read's loss and the top rung's forecast loss, when both reads are ok."""
+        if early is None or early.status != "ok" or result.status != "ok":
+            return {}
+        assert self.fidelity is not None and self.fidelity.forecast_from is not None
+        reads = (self.fidelity.forecast_from, early.val_loss), (result.steps_done, result.val_loss)
+        return {
+            "early_loss": early.val_loss,
+            "forecast_loss": forecast(*reads, self.fidelity.rungs[-1]),
+        }
 
     def check_caps(self, cfg: ModelConfig) -> None:
         """OverCapError if the model is larger than the space allows (built, never trained)."""
@@ -177,9 +215,11 @@ class SpectralProblem(Problem):
                 raise OverCapError(f"{name} {size[name]:,.0f} is over space.max_{name} {cap:,.0f}")
 
     def objectives(self, record: dict[str, Any]) -> Objectives:
+        """The record's objectives; a rung-0 result with a forecast ranks by the forecast."""
         if record["status"] != "ok":
             return self.penalty()
-        return tuple(float(record["metrics"][name]) for name in self.objective_names)
+        metrics = ranked(record["metrics"])
+        return tuple(float(metrics[name]) for name in self.objective_names)
 
     def budget(self, rung: int = 0) -> dict[str, Any]:
         return self.rung_config(rung).to_dict()
