@@ -178,6 +178,13 @@ def _provisional(run: RunData) -> str:
         "## Provisional fronts\n\nThe front of each rung below the top, from its shorter "
         "training: not comparable with the final front, and never part of it or of its "
         "hypervolume. A genome may sit on several."
+        + (
+            f" Rung 0 ranks by its forecast of rung {ladder.top}'s loss from two reads "
+            f"({ladder.forecast_from} and {ladder.rungs[0]} steps), so its front is chosen by "
+            "the forecast; the table gives what was measured."
+            if ladder.forecast_from
+            else ""
+        )
     ]
     for rung in reversed(range(ladder.top)):
         members = run.provisional_front(rung).head(TOP)

@@ -77,8 +77,10 @@ def main(args: argparse.Namespace) -> int:
     members(front, problem)
     if ladder:  # the rungs below, highest first: each its own front, labelled
         for rung, provisional in reversed(provisional_fronts(records, problem).items()):
-            steps = ladder.rungs[rung]
-            print(f"provisional  rung {rung} ({steps} steps), not comparable with the front:")
+            steps = f"{ladder.rungs[rung]} steps"
+            if rung == 0 and ladder.forecast_from:
+                steps += f", ranked by the forecast of rung {ladder.top} from two reads"
+            print(f"provisional  rung {rung} ({steps}), not comparable with the front:")
             members(provisional, problem)
     return 0
 
@@ -94,10 +96,12 @@ def front_line(front: list[dict[str, Any]], ladder: Fidelity | None) -> str:
 
 
 def members(front: list[dict[str, Any]], problem: Problem) -> None:
-    """One line per front member: key, objectives, genome notation."""
+    """One line per front member: key, objectives (as ranked: a forecast at rung 0 of a ladder
+    that makes one), genome notation."""
     names = problem.objective_names
-    for r in sorted(front, key=lambda r: r["metrics"][names[0]]):
-        values = "  ".join(f"{n} {r['metrics'][n]:<10.4g}" for n in names)
+    for r in sorted(front, key=problem.objectives):
+        ranked = zip(names, problem.objectives(r), strict=True)
+        values = "  ".join(f"{n} {v:<10.4g}" for n, v in ranked)
         print(f"  {r['key']}  {values}  {problem.describe(r['candidate'])}")
 
 
