@@ -3,8 +3,13 @@
     DIR/config.json, model.safetensors   SpectralLM.from_pretrained(DIR) loads them
     DIR/genome.json                      the genome (usable as a `hrfevo run --seeds` file)
     DIR/metrics.json                     validation and test loss, perplexity, FLOPs, params
-    DIR/MODEL_CARD.md                    intended use and limitations, a sample, the run's
-                                         transformer baseline, selection and provenance
+    DIR/README.md                        the model card: Hub metadata (library, license, tags,
+                                         corpus, test loss), intended use and limitations, a
+                                         sample, the run's transformer baseline, selection and
+                                         provenance
+
+DIR is a Hugging Face Hub model repository as it stands: `hf upload ID DIR` uploads all of it
+(`SpectralLM.push_to_hub(ID)` only the model, with a short card).
 
 Evaluations keep no weights. Export re-trains the chosen genome with the run's recorded budget
 and seed through the same `model.train.train`, with the recorded thread count and on the kind
@@ -237,9 +242,9 @@ def sample(model_dir: Path, corpus: Corpus) -> dict[str, Any]:
 def write(plan: ExportPlan, model: SpectralLM, result: TrainResult) -> Path:
     """Write the directory beside `plan.out`, then rename it into place."""
     with staged_dir(plan.out) as tmp:
-        model.save_pretrained(tmp)
+        model.save_pretrained(tmp)  # config.json, model.safetensors and a short README.md
         m = metrics(plan, model, result) | {"sample": sample(tmp, plan.corpus)}
         write_json(tmp / "genome.json", plan.genome.to_dict())
         write_json(tmp / "metrics.json", m)
-        (tmp / "MODEL_CARD.md").write_text(model_card(plan, m), encoding="utf-8")
+        model_card(plan, m, model.generate_model_card().data).save(tmp / "README.md")
     return plan.out

@@ -1,4 +1,5 @@
-"""MODEL_CARD.md for an exported model: what it is and is not for, how good it is against the
+"""README.md for an exported model, the Hub's model card: YAML metadata (library, license,
+tags, corpus, test loss), then what the model is and is not for, how good it is against the
 run's transformer baseline, what it writes, how it was chosen and where it came from."""
 
 from __future__ import annotations
@@ -6,7 +7,10 @@ from __future__ import annotations
 import json
 import shlex
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from huggingface_hub import CardData, EvalResult, ModelCard, ModelCardData
 
 from hrfevo.api import Record, genes
 from hrfevo.genome import Genome, describe
@@ -17,10 +21,15 @@ if TYPE_CHECKING:
     from hrfevo.exporter import ExportPlan
 
 NEIGHBOURS = 3  # front members shown on each side of the exported one, in FLOPs order
+TEST_METRICS = (  # the card's model-index: metric type, metrics.json's key, its name
+    ("loss", "test_loss", "test loss (nats per byte)"),
+    ("perplexity", "test_perplexity", "test perplexity (per byte)"),
+)
 
 
-def model_card(plan: ExportPlan, metrics: dict[str, Any]) -> str:
-    """The card's Markdown; `metrics` is what metrics.json holds."""
+def model_card(plan: ExportPlan, metrics: dict[str, Any], library: CardData) -> ModelCard:
+    """The card: `card_data`'s metadata, then the Markdown; `metrics` is what metrics.json
+    holds, `library` the metadata SpectralLM's Hub mixin gives every model it saves."""
     sections = (
         _header(plan),
         _intended_use(plan, metrics),
@@ -32,7 +41,39 @@ def model_card(plan: ExportPlan, metrics: dict[str, Any]) -> str:
         _neighbours(plan),
         _provenance(plan),
     )
-    return "\n\n".join(sections) + "\n"
+    text = "\n\n".join(sections) + "\n"
+    return ModelCard(f"---\n{card_data(plan, metrics, library).to_yaml()}\n---\n\n{text}")
+
+
+def card_data(plan: ExportPlan, m: dict[str, Any], library: CardData) -> ModelCardData:
+    """The Hub's metadata: the library's (name, license, tags), the corpus, and the held-out
+    test loss as a model-index result (none when the corpus has no test split)."""
+    dataset = dataset_name(plan.run.config.data)
+    data = ModelCardData(
+        **library.to_dict() | {"datasets": [dataset], "model_name": f"hrfevo-{plan.record['key']}"}
+    )
+    if m.get("test_loss") is not None:
+        data.eval_results = [
+            EvalResult(
+                task_type="text-generation",
+                dataset_type=dataset,
+                dataset_name=dataset,
+                dataset_split="test",
+                metric_type=kind,
+                metric_value=m[key],
+                metric_name=name,
+            )
+            for kind, key, name in TEST_METRICS
+        ]
+    return data
+
+
+def dataset_name(spec: str) -> str:
+    """A corpus as the Hub's `datasets` metadata names it: a Hub dataset's id (hf:NAME[:CONFIG]),
+    "python-standard-library" for the builtin corpus, else the text file's name."""
+    if spec.startswith("hf:"):
+        return spec[3:].split(":")[0]
+    return "python-standard-library" if spec == "builtin" else Path(spec).name
 
 
 def _header(plan: ExportPlan) -> str:
@@ -45,7 +86,7 @@ run `{plan.run.name}`. It needs only the `model` package:
 
 ```python
 from model import SpectralLM
-model = SpectralLM.from_pretrained("{out}")
+model = SpectralLM.from_pretrained("{out}")  # or its Hub id, once pushed
 ```
 
 or, from the shell, `hrfevo generate {out} --prompt "def " --max-new-tokens 200`."""

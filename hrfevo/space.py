@@ -20,6 +20,8 @@ from model import (
     BAND_MIXING_CHOICES,
     EMBEDDING_CHOICES,
     FAMILIES,
+    MAX_FFN_MULT,
+    MAX_SIZES,
     MIXER_CHOICES,
     ModelConfig,
     fail,
@@ -86,6 +88,7 @@ class SearchSpace:
         if self.ffn_mult[0] <= 0:
             fail("ffn_mult", self.ffn_mult, "minimum must be > 0", WHERE)
         self._check_choices("n_heads", "positive integers", lambda h: h >= 1)
+        self._check_limits()
         for name in ("max_flops_per_token", "max_params"):
             cap = getattr(self, name)
             if cap is not None and not (is_number(cap) and cap > 0):
@@ -96,6 +99,23 @@ class SearchSpace:
         if "attention" in self.mixers and any(not self.heads_for(d) for d in self.d_model):
             why = "some d_model choice has no head count with even size"
             fail("n_heads", self.n_heads, why, WHERE)
+
+    def _check_limits(self) -> None:
+        """No gene may reach past the sizes a ModelConfig allows (model.MAX_SIZES)."""
+        largest = {  # a field of the space: its largest value, the ModelConfig field it sets
+            "vocab_size": (self.vocab_size, "vocab_size"),
+            "seq_len": (self.seq_len, "seq_len"),
+            "d_model": (self.d_model[-1], "d_model"),  # the lists are increasing
+            "n_layers": (self.n_layers[1], "n_layers"),
+            "levels": (self.levels[1], "wavelet_levels"),
+            "n_heads": (self.n_heads[-1], "n_heads"),
+            "ffn_mult": (self.ffn_mult[1], "ffn_mult"),
+        }
+        limits = MAX_SIZES | {"ffn_mult": MAX_FFN_MULT}
+        for name, (value, model_field) in largest.items():
+            if value > limits[model_field]:
+                why = f"a model's {model_field} is at most {limits[model_field]:g}"
+                fail(name, getattr(self, name), why, WHERE)
 
     def _check_range(self, name: str, kind: Callable[[Any], bool], kinds: str) -> None:
         """A [min, max] pair of `kinds` (as `kind` tells them) with 0 <= min <= max."""

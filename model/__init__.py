@@ -10,15 +10,18 @@ from model.checks import ConfigError, check_int, fail, is_int, is_number, reject
 from model.config import (
     BAND_MIXING_CHOICES,
     EMBEDDING_CHOICES,
+    MAX_FFN_MULT,
+    MAX_SIZES,
     MIXER_CHOICES,
     ModelConfig,
     max_wavelet_levels,
 )
 from model.data import ByteTokenizer, Corpus, DataError, contamination, load_corpus
 from model.ffn import hidden_width
-from model.lm import CONFIG_FILE, WEIGHTS_FILE, SpectralLM
+from model.lm import SpectralLM
 from model.memory import describe_bytes, memory_problem, training_bytes
 from model.mixers import MIXERS
+from model.pretrained import CONFIG_FILE, WEIGHTS_FILE
 from model.train import (
     TrainResult,
     decay_start,
@@ -36,7 +39,9 @@ __all__ = [
     "CONFIG_FILE",
     "EMBEDDING_CHOICES",
     "FAMILIES",
+    "MAX_FFN_MULT",
     "MAX_SEED",
+    "MAX_SIZES",
     "MAX_STEPS",
     "MAX_THREADS",
     "MIXERS",

@@ -149,7 +149,8 @@ def default_basis(n_bases: int, d_model: int) -> list[BasisSpec]:
     the whole band (not the B lowest, whose near-duplicate low frequencies caused the seeds'
     rank collapse).
     """
-    ks = torch.linspace(1, d_model, n_bases).round().long().tolist()  # distinct as B <= D
+    # Distinct as B <= D. On the CPU even under `with torch.device("meta")`: values, not weights.
+    ks = torch.linspace(1, d_model, n_bases, device="cpu").round().long().tolist()
     return [
         BasisSpec(family="sine", frequency=k / 2, phase=math.pi * k / (2 * d_model)) for k in ks
     ]

@@ -7,7 +7,6 @@ JSON: `ModelConfig.from_dict(json.load(f))` rebuilds it exactly.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pywt
 
 from model.basis import BasisSpec, default_basis
-from model.checks import fail, is_int, reject_unknown_fields
+from model.checks import check_int, fail, reject_unknown_fields
 from model.mixers import MIXERS
 
 MIXER_CHOICES = tuple(MIXERS)  # the mixer registry's names
@@ -33,6 +32,23 @@ def max_wavelet_levels(wavelet: str, seq_len: int) -> int:
     the context with L-2 taps to spare.
     """
     return int(pywt.dwt_max_level(seq_len, pywt.Wavelet(wavelet).dec_len))
+
+
+# The largest size of each field. A config.json is untrusted input (model/pretrained.py): these
+# bound what building its model could allocate, or how long that could take, before its weights
+# are checked against it. Each lies far beyond what is trained here (the search's defaults:
+# seq_len 64, d_model <= 128, n_layers <= 4) and at or beyond today's large LMs. The search space
+# checks its ranges against them (hrfevo/space.py).
+MAX_SEQ_LEN = 2**16  # 65,536 tokens
+MAX_SIZES = {
+    "vocab_size": 2**18,  # 262,144: the largest subword vocabularies (Gemma's 256k); bytes: 256
+    "seq_len": MAX_SEQ_LEN,
+    "d_model": 2**14,  # 16,384: wider than GPT-3 175B (12,288)
+    "n_layers": 256,  # deeper than GPT-3 175B (96)
+    "n_heads": 256,  # heads of 64 channels at the widest d_model
+    "wavelet_levels": max_wavelet_levels("haar", MAX_SEQ_LEN),  # 16: haar's deepest cascade
+}
+MAX_FFN_MULT = 64.0  # an FFN at most 64·d_model wide (GPT's is 4·d_model)
 
 
 @dataclass(kw_only=True)
@@ -59,10 +75,8 @@ class ModelConfig:
     tie_head: bool = True  # output head shares the embedding (through Φ when spectral)
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "seq_len", "d_model", "n_layers", "n_heads", "wavelet_levels"):
-            value = getattr(self, name)
-            if not is_int(value) or value < 1:
-                fail(name, value, "must be a positive integer", WHERE)
+        for name, most in MAX_SIZES.items():
+            check_int(name, getattr(self, name), 1, most, WHERE)
         self._check_mixers()
         self._check_choice("embedding", EMBEDDING_CHOICES)
         self._check_choice("band_mixing", BAND_MIXING_CHOICES)
@@ -77,7 +91,8 @@ class ModelConfig:
                 WHERE,
             )
         self._check_basis()
-        self._check_number("ffn_mult", lambda v: 0 < v < math.inf, "must be a finite number > 0")
+        ffn_why = f"must be a number > 0 and <= {MAX_FFN_MULT:g}"
+        self._check_number("ffn_mult", lambda v: 0 < v <= MAX_FFN_MULT, ffn_why)
         self._check_number("spectral_share", lambda v: 0 <= v <= 1, "must lie in [0, 1]")
         self._check_number("dropout", lambda v: 0 <= v < 1, "must lie in [0, 1)")
         for name in ("learn_basis", "tie_head"):

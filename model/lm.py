@@ -9,6 +9,7 @@ from typing import cast
 
 import torch
 import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -16,8 +17,33 @@ from model.config import ModelConfig
 from model.embedding import build_embedding
 from model.ffn import SpectralFFN
 from model.mixers import MIXERS
+from model.pretrained import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    check_weights,
+    expected_tensors,
+    locate,
+    read_config,
+)
 
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+# What `save_pretrained` writes as README.md, the Hub's model card, with the metadata below
+# (`hrfevo export` writes a fuller card in its place).
+CARD_TEMPLATE = """---
+{{ card_data }}
+---
+
+# A spectral language model
+
+A causal spectral language model over UTF-8 bytes (`model.SpectralLM`, from HRFEvo): harmonic
+token embeddings and wavelet, Fourier or attention token mixers. `config.json` holds its shape,
+`model.safetensors` its weights:
+
+```python
+from model import SpectralLM
+
+model = SpectralLM.from_pretrained("DIR or Hub id")
+```
+"""
 
 
 class Block(nn.Module):
@@ -36,10 +62,22 @@ class Block(nn.Module):
         return x + self.drop(self.ffn(self.norm2(x)))
 
 
-class SpectralLM(nn.Module):
-    def __init__(self, cfg: ModelConfig) -> None:
+class SpectralLM(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="hrfevo",
+    license="mit",
+    pipeline_tag="text-generation",
+    tags=["hrfevo", "spectral-lm", "byte-level"],
+    model_card_template=CARD_TEMPLATE,
+):
+    """The model; `save_pretrained`, `from_pretrained` and `push_to_hub` come from the Hub's
+    `PyTorchModelHubMixin`, with config.json written from, and read back into, a ModelConfig."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        # Named `config`: the mixin keeps a dataclass argument of that name as the model's config.
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = config
         self.embed = build_embedding(cfg)
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layers))
@@ -125,21 +163,68 @@ class SpectralLM(nn.Module):
         """Total analytic forward FLOPs per token at cfg.seq_len (see `flops_breakdown`)."""
         return sum(self.flops_breakdown().values())
 
-    def save_pretrained(self, directory: str | Path) -> None:
-        """Write config.json and model.safetensors (no pickle)."""
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / CONFIG_FILE).write_text(json.dumps(self.cfg.to_dict(), indent=2) + "\n")
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """The mixin's writer (`save_pretrained`, `push_to_hub`): config.json holds the
+        `ModelConfig` as `to_dict` writes it, model.safetensors the weights (no pickle)."""
+        text = json.dumps(self.cfg.to_dict(), indent=2) + "\n"
+        (save_directory / CONFIG_FILE).write_text(text, encoding="utf-8")
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(path / WEIGHTS_FILE))
+        save_file(state, str(save_directory / WEIGHTS_FILE), metadata={"format": "pt"})
 
     @classmethod
-    def from_pretrained(
-        cls, directory: str | Path, device: str | torch.device = "cpu"
+    def from_pretrained(  # type: ignore[override]
+        cls,
+        pretrained_model_name_or_path: str | Path,
+        *,
+        device: str | torch.device = "cpu",
+        force_download: bool = False,
+        token: str | bool | None = None,
+        cache_dir: str | Path | None = None,
+        local_files_only: bool = False,
+        revision: str | None = None,
     ) -> SpectralLM:
-        """Load a model written by `save_pretrained`."""
-        path = Path(directory)
-        cfg = ModelConfig.from_dict(json.loads((path / CONFIG_FILE).read_text()))
-        model = cls(cfg)
-        model.load_state_dict(load_file(str(path / WEIGHTS_FILE), device=str(device)))
-        return model.to(device)
+        """Load a model directory, or the Hub repository of that id, onto `device` (in eval mode).
+
+        Every file is checked as untrusted input before anything is allocated
+        (model/pretrained.py); a bad one is a ValueError naming the field, file or tensor. The
+        mixin's own `from_pretrained` reads config.json before any check, so this one goes to
+        `_from_pretrained` directly.
+        """
+        return cls._from_pretrained(
+            model_id=str(pretrained_model_name_or_path),
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            token=token,
+            device=device,
+        )
+
+    @classmethod
+    def _from_pretrained(  # type: ignore[override]
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        device: str | torch.device = "cpu",
+    ) -> SpectralLM:
+        """The mixin's loader: a local directory as it is, a Hub id downloaded into the cache,
+        each file checked before the model is built (see `from_pretrained`)."""
+        directory, root, fetch = locate(
+            model_id,
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            token=token,
+        )
+        cfg = read_config(directory, root)
+        fetch(WEIGHTS_FILE)  # from the Hub only once its config has passed
+        check_weights(directory, expected_tensors(cls, cfg), root)
+        model = cls(cfg)  # the first allocation
+        model.load_state_dict(load_file(str(directory / WEIGHTS_FILE), device=str(device)))
+        return model.to(device).eval()

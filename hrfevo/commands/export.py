@@ -4,9 +4,10 @@
                       [--retrain-steps N]
 
 DIR receives config.json and model.safetensors (`SpectralLM.from_pretrained(DIR)` and
-`hrfevo generate DIR` load them), genome.json, metrics.json and MODEL_CARD.md. Evaluations keep
-no weights: the genome is re-trained with the run's budget and seed, which reproduces the
-proxy run exactly on the CPU, or for --retrain-steps steps.
+`hrfevo generate DIR` load them), genome.json, metrics.json and README.md (the model card, with
+the Hub's metadata): a Hub model repository as it stands. Evaluations keep no weights: the
+genome is re-trained with the run's budget and seed, which reproduces the proxy run exactly on
+the CPU, or for --retrain-steps steps.
 """
 
 from __future__ import annotations

@@ -72,24 +72,27 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 
 def load_model(directory: Path, device: str, top_k: int | None = None) -> SpectralLM:
-    """SpectralLM.from_pretrained, with every way a directory can be wrong as a UsageError."""
+    """SpectralLM.from_pretrained, with every way a directory can be wrong as a UsageError.
+
+    The directory is untrusted input: from_pretrained checks its config and the weights' header
+    before it allocates anything, and says what is wrong in one line naming the directory.
+    """
     import torch
     from safetensors import SafetensorError
 
-    from model import CONFIG_FILE, WEIGHTS_FILE, SpectralLM, resolve_device
+    from model import SpectralLM, resolve_device
 
-    if not directory.is_dir():
+    if not directory.is_dir():  # a Hub id is for SpectralLM.from_pretrained, not this command
         raise UsageError(f"model directory {str(directory)!r} not found")
-    for name in (CONFIG_FILE, WEIGHTS_FILE):
-        if not (directory / name).is_file():
-            raise UsageError(f"model directory {str(directory)!r} has no {name}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {device}: no CUDA device is visible")
     try:
         model = SpectralLM.from_pretrained(directory, device=resolve_device(device))
     except (OSError, ValueError, TypeError, KeyError, RuntimeError, SafetensorError) as e:
         why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UsageError(f"model directory {str(directory)!r} cannot be loaded: {why}") from None
+        if not isinstance(e, ValueError):  # the checks' ValueErrors name the directory already
+            why = f"model directory {str(directory)!r} cannot be loaded: {why}"
+        raise UsageError(why) from None
     if model.cfg.vocab_size < 256:
         raise UsageError(f"model in {str(directory)!r} has vocab_size {model.cfg.vocab_size} < 256")
     if top_k is not None and top_k > model.cfg.vocab_size:

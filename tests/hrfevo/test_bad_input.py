@@ -84,15 +84,26 @@ CASES: dict[str, tuple[Case, str]] = {
     ),
     "train model too big": (
         lambda p: p.train(
-            "--model", p.write("big.json", json.dumps(TINY.to_dict() | {"d_model": 2**22}))
+            "--model",
+            p.write("big.json", json.dumps(TINY.to_dict() | {"d_model": 2**14, "n_layers": 256})),
         ),
         "one sequence at a time: training needs about",
+    ),
+    "train model past its limits": (
+        lambda p: p.train(
+            "--model", p.write("big.json", json.dumps(TINY.to_dict() | {"d_model": 2**22}))
+        ),
+        "d_model=4194304: must be an integer from 1 to 16384",
     ),
     "train steps": (lambda p: p.train("--steps", str(10**12)), "--steps 1000000000000"),
     "train threads": (lambda p: p.train("--threads", str(10**6)), "--threads 1000000"),
     "space too wide": (
-        lambda p: ["run", *p.config("space: {d_model: [16, 4194304]}\n")],
+        lambda p: ["run", *p.config("space: {d_model: [16, 16384], n_layers: [1, 256]}\n")],
         "the largest",
+    ),
+    "space past a model's limits": (
+        lambda p: ["run", *p.config("space: {d_model: [16, 4194304]}\n")],
+        "space.d_model=[16, 4194304]: a model's d_model is at most 16384",
     ),
     "budget batch": (
         lambda p: ["run", *p.config("budget: {batch_size: 100000000}\n")],

@@ -48,6 +48,7 @@ def trained(workdir: Path, model_file: Path, text_file: Path) -> Path:
 
 def test_train_writes_metrics_and_loadable_weights(trained: Path, text_file: Path) -> None:
     assert sorted(p.name for p in trained.iterdir()) == [
+        "README.md",
         "config.json",
         "metrics.json",
         "model.safetensors",

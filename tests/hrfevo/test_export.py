@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from huggingface_hub import ModelCard
 
 import hrfevo
 from hrfevo.api import RunData
@@ -51,13 +52,35 @@ def read_json(path: Path) -> dict:
 
 def test_the_export_directory_holds_the_model_and_its_papers(knee_export: Path) -> None:
     assert sorted(p.name for p in knee_export.iterdir()) == [
-        "MODEL_CARD.md",
+        "README.md",
         "config.json",
         "genome.json",
         "metrics.json",
         "model.safetensors",
     ]
     assert not [p for p in knee_export.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_the_card_carries_the_hubs_metadata(knee_export: Path, run: RunData) -> None:
+    """README.md is a Hub model card: YAML metadata that huggingface_hub parses, then the card."""
+    from hrfevo.model_card import dataset_name
+
+    card = ModelCard.load(knee_export / "README.md")
+    data, m = card.data, read_json(knee_export / "metrics.json")
+    assert (data.library_name, data.license, data.pipeline_tag) == (
+        "hrfevo",
+        "mit",
+        "text-generation",
+    )
+    assert {"hrfevo", "spectral-lm", "byte-level"} <= set(data.tags or [])
+    assert data.datasets == [dataset_name(run.config.data)] == [Path(run.config.data).name]
+    assert data.model_name == f"hrfevo-{m['key']}"
+    results = {r.metric_type: r for r in data.eval_results or []}
+    assert (
+        results["loss"].metric_value == m["test_loss"] and results["loss"].dataset_split == "test"
+    )
+    assert results["perplexity"].metric_value == m["test_perplexity"]
+    assert card.text.startswith(f"\n# HRFEvo model {m['key']}")
 
 
 def test_the_export_reproduces_the_journal_val_loss(knee_export: Path, run: RunData) -> None:
@@ -87,7 +110,7 @@ def test_genome_json_is_the_exported_genome(knee_export: Path, run: RunData) -> 
 
 
 def test_the_model_card_gives_provenance(knee_export: Path, run: RunData) -> None:
-    card = (knee_export / "MODEL_CARD.md").read_text()
+    card = (knee_export / "README.md").read_text()
     key = read_json(knee_export / "metrics.json")["key"]
     for needed in (
         f"# HRFEvo model {key}",
@@ -109,7 +132,7 @@ def test_the_model_card_gives_provenance(knee_export: Path, run: RunData) -> Non
 def test_the_model_card_says_what_the_model_is_for_and_is_not(
     knee_export: Path, run: RunData
 ) -> None:
-    card = (knee_export / "MODEL_CARD.md").read_text()
+    card = (knee_export / "README.md").read_text()
     m = read_json(knee_export / "metrics.json")
     for needed in (
         "## Intended use and limitations",
@@ -135,7 +158,7 @@ def test_the_model_cards_sample_is_what_generate_prints(
     code, out, err = cli(["generate", str(knee_export), "--prompt", s["prompt"], *settings], capsys)
     assert code == 0, err
     assert out == s["text"] + "\n"
-    card = (knee_export / "MODEL_CARD.md").read_text()
+    card = (knee_export / "README.md").read_text()
     assert code_block(printable(s["text"]), "text") in card
     prompt = shlex.quote(s["prompt"])
     assert f"--prompt {prompt} --max-new-tokens {SAMPLE['max_new_tokens']}" in card
@@ -144,7 +167,7 @@ def test_the_model_cards_sample_is_what_generate_prints(
 def test_the_model_card_compares_with_the_runs_transformer_baseline(
     knee_export: Path, run: RunData
 ) -> None:
-    card = (knee_export / "MODEL_CARD.md").read_text()
+    card = (knee_export / "README.md").read_text()
     ev = run.evaluations
     base = ev[ev["baseline"] & ev["seeded"]].iloc[0]
     mine = run.record(read_json(knee_export / "metrics.json")["key"])["metrics"]
@@ -191,7 +214,7 @@ def test_retrain_steps_trains_longer_and_reproduces_itself(
     assert m["matches_journal"] is None and m["journal"]["steps_done"] == 6
     assert m["key"] == run.best("min-perplexity")["key"] and "retrained" in stdout
     assert reevaluate(out, run) == m["val_loss"]
-    assert "--retrain-steps" in (out / "MODEL_CARD.md").read_text()
+    assert "--retrain-steps" in (out / "README.md").read_text()
 
 
 @pytest.mark.parametrize("mode", ["min-perplexity", "max-flops", "key"])
@@ -282,7 +305,7 @@ def test_the_export_scores_the_held_out_test_split(knee_export: Path, run: RunDa
     expected = evaluate(model, corpus.test, budget["eval_tokens"], budget["batch_size"])
     assert m["test_loss"] == pytest.approx(expected, rel=1e-6)  # threads may reorder sums
     assert m["test_perplexity"] == pytest.approx(math.exp(m["test_loss"]))
-    card = (knee_export / "MODEL_CARD.md").read_text()
+    card = (knee_export / "README.md").read_text()
     assert f"| test loss (held out) | {m['test_loss']:.4f} nats per byte |" in card
 
 
@@ -310,7 +333,7 @@ def test_reproduced_is_claimed_only_within_half_a_percent_of_the_journal(
                              f"key:{key}"], capsys)  # fmt: skip
     assert code == 0, err
     m = read_json(tmp_path / "out" / "metrics.json")
-    card = (tmp_path / "out" / "MODEL_CARD.md").read_text()
+    card = (tmp_path / "out" / "README.md").read_text()
     assert m["matches_journal"] is reproduced
     if reproduced:
         assert m["training"] == "proxy run reproduced" and err == ""

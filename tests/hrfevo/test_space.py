@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hrfevo.genome import ArchGenes, Genome, WaveletGenes, to_model_config, transformer_genome
 from hrfevo.operators import random_genome, repair
 from hrfevo.space import SearchSpace
-from model import BasisSpec
+from model import MAX_FFN_MULT, MAX_SIZES, BasisSpec
 from model.config import max_wavelet_levels
 from model.wavelets import canonical_wavelet, wavelet_aliases
 
@@ -211,3 +211,21 @@ def test_problems_never_raises_and_an_empty_answer_builds(seed: int, data: st.Da
     g = Genome.from_dict(d)
     if not SPACE.problems(g):
         to_model_config(g, SPACE.vocab_size, SPACE.seq_len)
+
+
+LIMITED = {  # a field of the space set past ModelConfig's limit: the limit the refusal gives
+    "vocab_size": (MAX_SIZES["vocab_size"] + 1, MAX_SIZES["vocab_size"]),
+    "seq_len": (MAX_SIZES["seq_len"] + 1, MAX_SIZES["seq_len"]),
+    "d_model": ([32, 2 * MAX_SIZES["d_model"]], MAX_SIZES["d_model"]),
+    "n_layers": ([1, MAX_SIZES["n_layers"] + 1], MAX_SIZES["n_layers"]),
+    "levels": ([1, MAX_SIZES["wavelet_levels"] + 1], MAX_SIZES["wavelet_levels"]),
+    "n_heads": ([1, 2 * MAX_SIZES["n_heads"]], MAX_SIZES["n_heads"]),
+    "ffn_mult": ([1.0, 2 * MAX_FFN_MULT], MAX_FFN_MULT),
+}
+
+
+@pytest.mark.parametrize("name", list(LIMITED))
+def test_the_space_stays_within_modelconfigs_limits(name: str) -> None:
+    value, most = LIMITED[name]
+    with pytest.raises(ValueError, match=rf"space\.{name}=.*: a model's \w+ is at most {most:g}"):
+        SearchSpace(**{name: value})

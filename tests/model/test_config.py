@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from model import BasisSpec, ModelConfig, SpectralLM
+from model import MAX_FFN_MULT, MAX_SIZES, BasisSpec, ModelConfig, SpectralLM
 from model.config import max_wavelet_levels
 
 REQUIRED: dict[str, Any] = dict(vocab_size=64, seq_len=64, d_model=32, n_layers=2)
@@ -95,6 +95,20 @@ def test_bad_value_is_named(field: str, shown: str, kw: dict[str, Any]) -> None:
 @pytest.mark.parametrize("value", [0, -3, 2.0, True, "8"])
 def test_positive_integers(field: str, value: Any) -> None:
     assert_rejected(field, repr(value), **{field: value})
+
+
+@pytest.mark.parametrize("field", list(MAX_SIZES))
+def test_sizes_stop_at_their_limit(field: str) -> None:
+    """A config.json is untrusted: no size may exceed what any training here could produce."""
+    most = MAX_SIZES[field]
+    fits = dict(mixer="fourier") if field == "wavelet_levels" else {}  # no cascade to fit
+    assert getattr(make(**fits, **{field: most}), field) == most
+    assert_rejected(field, f"must be an integer from 1 to {most}", **fits, **{field: most + 1})
+
+
+def test_ffn_mult_stops_at_its_limit() -> None:
+    assert make(ffn_mult=MAX_FFN_MULT).ffn_mult == MAX_FFN_MULT
+    assert_rejected("ffn_mult", f"<= {MAX_FFN_MULT:g}", ffn_mult=MAX_FFN_MULT * 1.01)
 
 
 def test_wavelet_levels_bound_follows_filter_length() -> None:

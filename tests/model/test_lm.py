@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from huggingface_hub import ModelCard
+from safetensors.torch import load_file, save_file
 
 from model import ModelConfig, SpectralLM
 from model.ffn import SpectralFFN
@@ -65,7 +68,8 @@ def test_save_and_load(kw: dict[str, Any], tmp_path: Path) -> None:
     model = small(**kw)
     perturb(model)
     model.save_pretrained(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+    names = ["README.md", "config.json", "model.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
     weights = load_file(str(tmp_path / "model.safetensors"))  # safetensors: no pickle
     assert set(weights) == set(model.state_dict())
     assert ModelConfig.from_dict(json.loads((tmp_path / "config.json").read_text())) == model.cfg
@@ -74,6 +78,57 @@ def test_save_and_load(kw: dict[str, Any], tmp_path: Path) -> None:
     with torch.no_grad():
         torch.testing.assert_close(loaded(idx), model(idx), rtol=0, atol=0)
     assert loaded.num_parameters() == model.num_parameters()
+
+
+def continuations(model: SpectralLM) -> list[list[int]]:
+    """A greedy and a seeded sampled continuation of a fixed prompt."""
+    prompt = torch.tensor([[1, 2, 3, 4, 5]])
+    sampled = model.generate(prompt, 24, 0.8, 8, generator=torch.Generator().manual_seed(3))
+    return [model.generate(prompt, 24, temperature=0)[0].tolist(), sampled[0].tolist()]
+
+
+GENERATE = """
+import json, sys, torch
+from model import SpectralLM
+from tests.model.test_lm import continuations
+print(json.dumps(continuations(SpectralLM.from_pretrained(sys.argv[1]))))
+"""
+
+
+@pytest.mark.parametrize("kw", KINDS[:4], ids=str)
+def test_a_saved_model_generates_the_same_text_in_a_fresh_process(
+    kw: dict[str, Any], tmp_path: Path
+) -> None:
+    model = small(**kw)
+    perturb(model)
+    model.save_pretrained(tmp_path)
+    argv = [sys.executable, "-c", GENERATE, str(tmp_path)]
+    repo = Path(__file__).parents[2]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=repo).stdout
+    assert json.loads(out) == continuations(model)
+
+
+def test_a_directory_written_before_the_hub_mixin_still_loads(tmp_path: Path) -> None:
+    """What save_pretrained wrote before it came from huggingface_hub's mixin: config.json and
+    model.safetensors alone, without the mixin's metadata or a README.md."""
+    model = small(mixer="fourier")
+    perturb(model)
+    (tmp_path / "config.json").write_text(json.dumps(model.cfg.to_dict(), indent=2) + "\n")
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()}, tmp_path / "model.safetensors"
+    )
+    assert continuations(SpectralLM.from_pretrained(tmp_path)) == continuations(model)
+
+
+def test_save_pretrained_writes_a_hub_model_card(tmp_path: Path) -> None:
+    small().save_pretrained(tmp_path)
+    data = ModelCard.load(tmp_path / "README.md").data
+    assert (data.library_name, data.license, data.pipeline_tag) == (
+        "hrfevo",
+        "mit",
+        "text-generation",
+    )
+    assert {"hrfevo", "spectral-lm", "pytorch_model_hub_mixin"} <= set(data.tags or [])
 
 
 def test_generate_crops_a_long_context() -> None:

@@ -54,8 +54,8 @@ def test_the_estimate_grows_with_the_batch_and_refuses_what_cannot_fit() -> None
     assert memory_problem(cfg, 16, cpu) is None
     why = memory_problem(cfg, 10**9, cpu)
     assert why is not None and why.startswith("training needs about ") and "TB" in why
-    wide = ModelConfig(vocab_size=256, seq_len=64, d_model=2**22, n_layers=4)  # never built
-    assert memory_problem(wide, 1, cpu) is not None
+    widest = ModelConfig(vocab_size=256, seq_len=64, d_model=2**14, n_layers=256)  # never built
+    assert memory_problem(widest, 1, cpu) is not None  # about 13 TB
 
 
 def test_bytes_read_as_people_write_them() -> None:
