@@ -3,6 +3,7 @@ and long context? Writes reports/frontier.md and reports/frontier.png.
 
     python benchmarks/frontier.py                  # the study: about an hour on 2 cores, resumable
     python benchmarks/frontier.py --quick --out /tmp/f/frontier.md   # toy sizes, seconds
+    python benchmarks/frontier.py --ray-address auto --gpus-per-eval 0.25   # on a Ray cluster
 
 At each context (64, which anchors to nanoGPT's CPU run, and 512, where the FFT mixers' cost
 advantage is real), in three stages that can be run apart with `--stage` (`all` runs them in
@@ -16,36 +17,41 @@ turn and rewrites the report as each context's trainings end):
    or members spread along it), transformers scaled in width and depth spanning the front's
    FLOPs, the seeds' two designs made causal, and at 64 nanoGPT's own model at its own
    learning rate. Every model but that anchor gets the same care: a small Optuna study of the
-   learning rate on the validation split; the test loss reported is the best trial's. The
-   front members with the lowest gaps, and the transformers either side of each in FLOPs,
-   train with two more seeds at the learning rate they chose.
+   learning rate on the validation split, continued until the rate chosen is bracketed by
+   rates tried within ×1.5 either side (`frontier_train`); the test loss reported is the best
+   trial's. The front members with the lowest gaps, and the transformers either side of each
+   in FLOPs, train with two more seeds at the learning rate they chose.
 3. report: test loss against FLOPs per token, parameters and tokens per second; each set's
    hypervolume on the run's axes; the gap at matched FLOPs (linear in log FLOPs along the
    ladder); where the front dominates; the genes of the winners; the seeds' claims beside what
    is measured here.
 
-Every training's result is kept in reports/frontier.json, beside the report, keyed by the
-model, its budget and the corpus: an interrupted study trains only what is missing.
+The searches run side by side in `--workers` processes, each on the serial executor, so that
+their CPU-seconds compare. The trainings run on HRFEvo's executors, as `hrfevo run`'s
+evaluations do (`--executor`, `--ray-address`, `--cpus-per-eval`, `--gpus-per-eval`): a local
+Ray by default (a cluster's nodes need the corpus at the same path, as for `hrfevo run`).
+Every training's result is kept in reports/frontier.json, beside the report, as it arrives,
+keyed by the model, its budget and the corpus, not by where it ran: an interrupted or
+extended study trains only what is missing, on any executor.
 
 This file holds the stages and the command line; `frontier_plan.py` the settings, the models
-and the cache; `frontier_report.py` the measures, the report and its figure.
+and the cache; `frontier_train.py` the trainings and the learning-rate studies;
+`frontier_report.py` the measures, the report and its figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import torch
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks import frontier_train  # noqa: E402
 from benchmarks.frontier_plan import (  # noqa: E402
     FULL,
     QUICK,
@@ -55,21 +61,27 @@ from benchmarks.frontier_plan import (  # noqa: E402
     Plan,
     Record,
     Settings,
-    corpus_of,
     design_models,
     plan,
     run_dir,
     searched,
 )
 from benchmarks.frontier_report import contests, write_report  # noqa: E402
+from benchmarks.frontier_train import Trainings, next_round, train_jobs  # noqa: E402
 from benchmarks.harness import Announce, run_arm  # noqa: E402
 from hrfevo import run  # noqa: E402
 from hrfevo.config import RunConfig, resolve  # noqa: E402
-from hrfevo.errors import UsageError  # noqa: E402
+from hrfevo.errors import MachineFaultError, UsageError  # noqa: E402
+from hrfevo.executor import Execution, Executor  # noqa: E402
+from hrfevo.executors import EXECUTORS  # noqa: E402
+from hrfevo.executors.ray_executor import check_resources, local_resources  # noqa: E402
 from hrfevo.markdown import plural  # noqa: E402
+from hrfevo.run import make_executor  # noqa: E402
 from hrfevo.stop import Stop  # noqa: E402
 from hrfevo.strategies import STRATEGIES  # noqa: E402
-from model import DataError, ModelConfig, TrainConfig, evaluate, load_corpus, train  # noqa: E402
+from model import DataError, load_corpus  # noqa: E402
+
+EXECUTION_FLAGS = ("executor", "ray_address", "cpus_per_eval", "gpus_per_eval")  # RunConfig's
 
 # ---- stage 1: the searches -----------------------------------------------------------------
 
@@ -111,93 +123,42 @@ def pool_map(fn: Any, jobs: list[Any], workers: int) -> None:
 # ---- stage 2: the long trainings -----------------------------------------------------------
 
 
-def train_one(job: Job, lr: float, seed: int) -> Record:
-    """One long training on one thread: validation and test loss, size and speed."""
-    corpus = corpus_of(job.data, job.sha256, job.context + 1)
-    cfg = ModelConfig.from_dict(job.model.config)
-    tc = TrainConfig.from_dict(job.budget | {"lr": lr, "seed": seed})
-    model, result = train(cfg, tc, corpus, progress=False)
-    test = evaluate(model, corpus.test, job.test_tokens, 16) if result.status == "ok" else None
-    out = {
-        "name": job.model.name,
-        "context": job.context,
-        "lr": lr,
-        "seed": seed,
-        "status": result.status,
-        "val_loss": result.val_loss if result.status == "ok" else None,
-        "test_loss": test if test is not None and math.isfinite(test) else None,
-        **{k: getattr(result, k) for k in ("tokens_per_second", "seconds", "steps_done")},
-    }
-    print(
-        f"  {job.model.name} at {job.context}: lr {lr:.3g}, seed {seed}: val "
-        f"{out['val_loss']}, test {out['test_loss']} ({result.seconds:.0f} s)",
-        file=sys.stderr,
-    )
-    return out
-
-
-def work(job: Job) -> None:
-    """Train what `job` needs that the cache lacks, caching each training as it ends."""
-    torch.set_num_threads(1)
-    cache = Cache(Path(job.cache))
-    if job.lr is None:
-        study(job, cache)
-    elif job.key() not in cache.read():
-        cache.put(job.key(), train_one(job, job.lr, job.seed))
-
-
-def study(job: Job, cache: Cache) -> None:
-    """An Optuna study of the learning rate on the validation loss: the grid first, then TPE.
-    Each trial's sampler is seeded by its index, so a study continued from the cache proposes
-    what an uninterrupted one would have."""
-    import optuna
-    from optuna.distributions import BaseDistribution, FloatDistribution
-    from optuna.trial import TrialState, create_trial
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    grid, (low, high), _ = job.study
-    space: dict[str, BaseDistribution] = {"lr": FloatDistribution(low, high, log=True)}
-    s = optuna.create_study(direction="minimize")
-    for i in range(job.trials):
-        done = cache.read().get(job.key(i))
-        if done is not None:
-            state = TrialState.COMPLETE if done["val_loss"] is not None else TrialState.FAIL
-            params = {"lr": done["lr"]}
-            s.add_trial(
-                create_trial(
-                    params=params, distributions=space, value=done["val_loss"], state=state
-                )
-            )
-            continue
-        s.sampler = optuna.samplers.TPESampler(seed=i, n_startup_trials=len(grid))
-        if i < len(grid):
-            s.enqueue_trial({"lr": grid[i]})
-        trial = s.ask(space)
-        done = train_one(job, float(trial.params["lr"]), job.seed)
-        cache.put(job.key(i), done | {"trial": i})
-        if done["val_loss"] is None:  # diverged
-            s.tell(trial, state=TrialState.FAIL)
-        else:
-            s.tell(trial, done["val_loss"])
-
-
 def train_stage(s: Settings, args: argparse.Namespace) -> None:
-    """Each context in turn: every model's study, then the closest contests' other seeds."""
+    """Each context in turn, all on one executor, its report rewritten when it is trained."""
     cache = Cache(args.out.with_suffix(".json"))
-    for T in s.contexts:
-        out = searched(s, T, args)
-        if out is None:
-            raise UsageError(f"the search at context {T} has not finished: run --stage search")
-        p = plan(s, T, args, out)
-        for phase, jobs in (("studies", p.jobs), ("other seeds", None)):
-            if jobs is None:  # the contests are known once the studies have ended
-                jobs = other_seeds(p, cache.read(), s)
-            done = cache.read()
-            todo = [j for j in jobs if not all(k in done for k in j.cache_keys())]
-            todo.sort(key=lambda j: -j.model.built().flops_per_token())  # longest first
-            print(f"context {T}, {phase}: {plural(len(todo), 'model')} to train", file=sys.stderr)
-            pool_map(work, todo, args.workers)
-        write_report(s, args)
+    cfg = execution(s, args)
+    if cfg.executor == "ray":  # a cluster's nodes have hrfevo and model, not this script
+        from ray import cloudpickle
+
+        cloudpickle.register_pickle_by_value(frontier_train)
+    with make_executor(cfg, Trainings(cfg.cpus_per_eval)) as executor:
+        for T in s.contexts:
+            train_context(s, T, args, executor, cache)
+            write_report(s, args)
+
+
+def train_context(
+    s: Settings, context: int, args: argparse.Namespace, executor: Executor, cache: Cache
+) -> None:
+    """Every model's study, then the closest contests' other seeds."""
+    out = searched(s, context, args)
+    if out is None:
+        raise UsageError(f"the search at context {context} has not finished: run --stage search")
+    p = plan(s, context, args, out)
+    for phase, jobs in (("studies", p.jobs), ("other seeds", None)):
+        if jobs is None:  # the contests are known once the studies have ended
+            jobs = other_seeds(p, cache.read(), s)
+        done = cache.read()
+        todo = [j for j in jobs if next_round(j, done)]
+        todo.sort(key=lambda j: -j.model.built().flops_per_token())  # longest first
+        say = f"context {context}, {phase}: {plural(len(todo), 'model')} to train"
+        print(say, file=sys.stderr)
+        train_jobs(todo, executor, cache)
+
+
+def execution(s: Settings, args: argparse.Namespace) -> RunConfig:
+    """Where the trainings run: the execution flags, checked as `hrfevo run` checks them."""
+    return resolve(s.preset, None, {k: getattr(args, k) for k in EXECUTION_FLAGS})
 
 
 def other_seeds(p: Plan, cache: dict[str, Record], s: Settings) -> list[Job]:
@@ -229,7 +190,8 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument(
         "--lr-trials", type=int, help=f"learning-rate trials per model (default {FULL.lr_trials})"
     )
-    p.add_argument("--workers", type=int, default=2, help="trainings (or searches) at a time")
+    p.add_argument("--workers", type=int, default=2, help="searches at a time")
+    add_execution_flags(p)
     p.add_argument("--work", type=Path, help="run directories (default populations/frontier)")
     p.add_argument("--out", type=Path, default=REPO / "reports" / "frontier.md")
     p.add_argument("--quick", action="store_true", help="toy sizes: seconds, for the tests")
@@ -260,7 +222,40 @@ def main(argv: list[str] | None = None) -> Path:
     except (UsageError, DataError) as e:
         print(f"frontier.py: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    except MachineFaultError as e:
+        print(f"frontier.py: {e}", file=sys.stderr)
+        raise SystemExit(3) from None
     return args.out
+
+
+def add_execution_flags(p: argparse.ArgumentParser) -> None:
+    """Where the trainings run, as for `hrfevo run` (the searches run serially, one a worker)."""
+    default = next(iter(EXECUTORS))
+    p.add_argument(
+        "--executor",
+        choices=list(EXECUTORS),
+        default=default,
+        help=f"where trainings run: ray (a local Ray, or a cluster with --ray-address) or serial "
+        f"(in this process, one at a time) (default {default})",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="join this Ray cluster ('auto' or host:port) instead of starting a local Ray",
+    )
+    p.add_argument(
+        "--cpus-per-eval",
+        type=int,
+        metavar="N",
+        help=f"CPU cores (torch threads) per training (default {Execution.cpus_per_eval})",
+    )
+    p.add_argument(
+        "--gpus-per-eval",
+        type=float,
+        metavar="F",
+        help="GPUs per training, e.g. 0.25 to share one among four "
+        f"(default {Execution.gpus_per_eval:g})",
+    )
 
 
 def checked(flag: str, value: int | None, default: int) -> int:
@@ -281,6 +276,10 @@ def check(s: Settings, args: argparse.Namespace) -> None:
         except ValueError as e:
             raise UsageError(f"--contexts {T}: the seeds' designs do not fit ({e})") from None
         search_config(s, T, args)  # a UsageError for a setting the search refuses
+    cfg = execution(s, args)  # a UsageError for an execution setting `hrfevo run` refuses
+    if cfg.executor == "ray" and cfg.ray_address is None:  # before the searches, not after
+        need = {"CPU": float(cfg.cpus_per_eval), "GPU": float(cfg.gpus_per_eval)}
+        check_resources([local_resources()], need)
     load_corpus(args.data, min_tokens=max(s.contexts) + 1)  # a DataError for a bad corpus
 
 

@@ -63,8 +63,11 @@ class Settings:
     min_ladder: int  # transformers trained at least
     max_front: int  # front members trained at most, spread along it
     lr_grid: tuple[float, ...]  # a study's first trials; TPE proposes the rest
-    lr_range: tuple[float, float]  # the study's log-uniform range
+    # The study's log-uniform range, wide on purpose: a rate chosen at its edge is bracketed.
+    lr_range: tuple[float, float]
     lr_trials: int
+    lr_factor: float  # the chosen rate is bracketed by tried rates within this factor
+    lr_extra: int  # trials at most, after `lr_trials`, to bracket the chosen rate
     pairs: int  # front members trained with more seeds, with the transformers either side
     seeds: int  # training seeds of those contests' models (seed 0 is the study's)
     design: tuple[int, int]  # (d_model, layers) of the seeds' designs
@@ -93,6 +96,8 @@ FULL = Settings(
     lr_grid=(3e-3, 1e-2, 1e-3),
     lr_range=(5e-4, 3e-2),
     lr_trials=4,
+    lr_factor=1.5,  # issue 23: neighbours "within a factor of about 1.5 on both sides"
+    lr_extra=4,
     pairs=4,
     seeds=3,
     design=(64, 3),
@@ -142,6 +147,18 @@ class Model:
 
 
 @dataclass(frozen=True)
+class LrStudy:
+    """A model's learning-rate study: `trials` trials (the grid, then TPE), then up to `extra`
+    more until the chosen rate is bracketed (see `benchmarks.frontier_train`)."""
+
+    grid: tuple[float, ...]
+    span: tuple[float, float]  # the log-uniform range
+    trials: int
+    factor: float
+    extra: int
+
+
+@dataclass(frozen=True)
 class Job:
     """The trainings of one model at one context: its learning-rate study, or one run."""
 
@@ -152,27 +169,37 @@ class Job:
     sha256: str  # the corpus the search ran on
     test_tokens: int
     cache: str  # the results file
-    study: tuple[tuple[float, ...], tuple[float, float], int]  # grid, range, trials
+    study: LrStudy
     lr: float | None = None  # one training at this learning rate and `seed` instead
     seed: int = 0
 
     def key(self, trial: int | None = None) -> str:
-        """The cache key of study trial `trial`, or (None) of the one fixed training."""
+        """The cache key of study trial `trial`, or (None) of the one fixed training.
+
+        The budget's device and threads are the ones first written here, whatever the trainings
+        now run on (a result does not depend on where it ran), so that a study moved to another
+        executor keeps its cache. A bracketing trial's rate depends on how many trials came
+        before it and on the factor, so its key names both."""
         what: list[Any] = [self.model.config, self.budget, self.sha256, self.test_tokens]
         if trial is None:
             what.append({"lr": self.lr, "seed": self.seed})
         else:
-            grid, span, _ = self.study
-            what.append({"grid": grid, "range": span, "trial": trial})
+            st = self.study
+            what.append({"grid": st.grid, "range": st.span, "trial": trial})
+            if trial >= st.trials:
+                what[-1] |= {"trials": st.trials, "factor": st.factor}
         blob = json.dumps(what, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def cache_keys(self) -> list[str]:
-        return [self.key()] if self.lr is not None else [self.key(i) for i in range(self.trials)]
+        """Every key the job's trainings may have, in order (its study's extra trials too)."""
+        if self.lr is not None:
+            return [self.key()]
+        return [self.key(i) for i in range(self.study.trials + self.study.extra)]
 
     @property
     def trials(self) -> int:
-        return self.study[2]
+        return self.study.trials
 
 
 class Cache:
@@ -322,7 +349,7 @@ def plan(s: Settings, context: int, args: argparse.Namespace, out: Path) -> Plan
         "device": "cpu",
     }
     test = s.test_tokens or len(corpus.test)
-    study = (s.lr_grid, s.lr_range, s.lr_trials)
+    study = LrStudy(s.lr_grid, s.lr_range, s.lr_trials, s.lr_factor, s.lr_extra)
     cache = str(args.out.with_suffix(".json"))
     jobs = [Job(m, context, budget, data, sha, test, cache, study, lr=m.lr) for m in models]
     return Plan(context, out, jobs)
@@ -334,11 +361,3 @@ def corpus_of(data: str, sha256: str, min_tokens: int) -> Corpus:
     if corpus.sha256 != sha256:
         raise UsageError(f"corpus {data} changed since its search ran (sha256 {sha256[:12]})")
     return corpus
-
-
-def tuned(cache: dict[str, Record], job: Job) -> Record | None:
-    """The model's result: its study's trial best on validation (or its one training), with
-    the trials done so far; None before a training has succeeded."""
-    done = [cache[k] for k in job.cache_keys() if k in cache]
-    ok = [r for r in done if r["test_loss"] is not None]
-    return min(ok, key=lambda r: r["val_loss"]) | {"trials": len(done)} if ok else None

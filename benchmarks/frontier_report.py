@@ -33,8 +33,8 @@ from benchmarks.frontier_plan import (
     plan,
     searched,
     transformer,
-    tuned,
 )
+from benchmarks.frontier_train import Bracket, tuned
 from benchmarks.machine import machine_lines
 from hrfevo.api import load_run
 from hrfevo.genome import Genome
@@ -336,12 +336,10 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
     cells = []
     for r in rows(p, cache):
         res, fixed = r.result or {}, r.job.model.role == "ladder"
-        trials = f" ({res['trials']} of {r.job.trials} trials)" if res and r.job.lr is None else ""
         cells.append(
             [
                 f"**{r.job.model.name}**", r.job.model.role, f"`{r.job.model.genes}`",
-                f"{r.flops:,.0f}", f"{r.params:,}",
-                f"{res['lr']:.3g}{trials}" if res else "—", num(res.get("val_loss")),
+                f"{r.flops:,.0f}", f"{r.params:,}", *lr_cells(r), num(res.get("val_loss")),
                 f"**{num(r.loss)}**",
                 "" if fixed else num(ladder_at(ladder, r.flops)),
                 "" if fixed else num(gap(r, ladder), "+.4f"),
@@ -402,6 +400,7 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
                 "FLOPs/token",
                 "params",
                 "lr (chosen)",
+                "lr bracket: tried below – above",
                 "val loss",
                 "test loss",
                 "ladder at its FLOPs",
@@ -410,6 +409,8 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
             ],
             cells,
         ),
+        "",
+        bracketing(rows(p, cache), s),
         "",
         table(["set", "trained", "hypervolume"], hv),
         "",
@@ -444,6 +445,49 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
         f"Genes of the retrained front: {genes_of(list(genomes.values()))}.",
         "",
     ]
+
+
+def lr_cells(r: Row) -> list[str]:
+    """The learning rate chosen, with the trials run, and the rates beside it (`Bracket`)."""
+    res = r.result
+    if res is None:
+        return ["—", "—"]
+    if r.job.lr is not None:
+        return [f"{res['lr']:.3g} (fixed)", ""]
+    n, planned = res["trials"], r.job.trials
+    trials = f"{n} trials" if n >= planned else f"{n} of {planned} trials"
+    b: Bracket | None = res["bracket"]
+    if b is None:
+        return [f"{res['lr']:.3g} ({trials})", "—"]
+
+    def side(rate: float | None, edge: bool) -> str:
+        return f"{rate:.3g}" if rate is not None else "edge" if edge else "—"
+
+    extra = f", +{plural(b.extra, 'trial')}" if b.extra else ""
+    below, above = side(b.below, b.at_low), side(b.above, b.at_high)
+    return [
+        f"{res['lr']:.3g} ({trials})",
+        f"{'yes' if b.bracketed else 'no'}: {below} – {above}{extra}",
+    ]
+
+
+def bracketing(rs: list[Row], s: Settings) -> str:
+    """How many studied models' rates are bracketed, and what that took."""
+    brackets = {
+        r.job.model.name: b
+        for r in rs
+        if r.result and r.job.lr is None and (b := r.result["bracket"]) is not None
+    }
+    if not brackets:
+        return "Learning rates: no study has a result yet."
+    loose = [name for name, b in brackets.items() if not b.bracketed]
+    extra = [b.extra for b in brackets.values() if b.extra]
+    return (
+        f"Learning rates: {len(brackets) - len(loose)} of {plural(len(brackets), 'studied model')} "
+        f"bracketed (a rate tried within ×{s.lr_factor:g} of the one chosen on each side, or "
+        f"the range's edge); {len(extra)} needed extra trials ({sum(extra)} in all, at most "
+        f"{s.lr_extra} each)" + (f"; not bracketed: {', '.join(loose)}." if loose else ".")
+    )
 
 
 def mixer_flops(mixer: str, d_model: int, context: int) -> float:
@@ -544,7 +588,9 @@ def command(s: Settings, args: argparse.Namespace) -> str:
         *("--strategy", args.strategy, "--seed", str(args.seed)),
         *("--contexts", *map(str, s.contexts), "--population", str(s.population)),
         *("--generations", str(s.generations), "--lr-trials", str(s.lr_trials)),
-        *("--workers", str(args.workers)),
+        *("--workers", str(args.workers), "--executor", args.executor),
+        *(["--cpus-per-eval", str(args.cpus_per_eval)] if args.cpus_per_eval else []),
+        *(["--gpus-per-eval", f"{args.gpus_per_eval:g}"] if args.gpus_per_eval else []),
     ]
     return " ".join(["python benchmarks/frontier.py", *flags])
 
@@ -564,8 +610,8 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
         f"    {command(s, args)}",
         "",
         *machine_lines(1, load=False),  # the trainings ran before this report, under their own
-        f"- one thread per training, {args.workers} at a time; {plural(len(cache), 'training')} "
-        f"so far, {hours:.1f} CPU-hours of them",
+        f"- {plural(len(cache), 'training')} so far, {hours:.1f} hours of them, on "
+        f"{placement(cache)}",
         "",
         "## Verdict",
         "",
@@ -590,16 +636,19 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
         "80/10/10 train/validation/test split, the test split being nanoGPT's validation "
         f"split. **Learning rate.** Per model, an Optuna study of {s.lr_trials} trials on the "
         f"validation loss (first {', '.join(f'{x:g}' for x in s.lr_grid)}, then TPE in "
-        f"[{s.lr_range[0]:g}, {s.lr_range[1]:g}]); the test loss reported is that of the trial "
-        "best on validation. **Ladder.** Transformers (table embedding, attention, FFN 4×, "
-        "α 0) scaled in width and depth, from the last at or below the cheapest front member "
-        "or seeds' design to the first at or above the costliest, at least "
-        f"{s.min_ladder}. **Gap.** Test loss "
+        f"[{s.lr_range[0]:g}, {s.lr_range[1]:g}]), then up to {s.lr_extra} more until the "
+        f"rate best on validation is bracketed: a rate tried within ×{s.lr_factor:g} of it on "
+        "each side (one that diverged counts), or the range's edge on that side; each extra "
+        f"trial is the best rate ÷ or × {s.lr_factor:g}, clipped to the range. The test loss "
+        "reported is that of the trial best on validation. **Ladder.** Transformers (table "
+        "embedding, attention, FFN 4×, α 0) scaled in width and depth, from the last at or "
+        "below the cheapest front member or seeds' design to the first at or above the "
+        f"costliest, at least {s.min_ladder}. **Gap.** Test loss "
         "minus the ladder's at equal FLOPs, linear in log FLOPs between trained ladder sizes "
         "(none outside them). **Hypervolume** on the run's axes: test loss / ln 256 and log10 "
-        f"FLOPs per token, reference (1, 9). **Tokens per second**: the training loop's, on "
-        f"one thread, with {plural(args.workers, 'training')} sharing the machine "
-        "throughout. "
+        "FLOPs per token, reference (1, 9). **Tokens per second**: the training loop's, on "
+        "the device and threads above, with other trainings sharing the machine as the "
+        "executor placed them. "
         f"**Seeds' designs** at d {s.design[0]}, "
         f"{plural(s.design[1], 'layer')}: `design_models` in the script maps each document's "
         "configuration onto this code's causal modules.",
@@ -617,6 +666,15 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
     args.out.write_text("\n".join(lines))
     plot(args.out.with_suffix(".png"), plans, cache)
     print(f"wrote {args.out}", file=sys.stderr)
+
+
+def placement(cache: dict[str, Record]) -> str:
+    """Where the cached trainings ran, by device and threads (older entries did not say)."""
+    where = Counter(
+        f"{r['device']} with {plural(r['threads'], 'thread')}" if "device" in r else "not recorded"
+        for r in cache.values()
+    )
+    return "; ".join(f"{k}: {n}" for k, n in where.most_common()) or "none yet"
 
 
 def flops_tick(x: float, _: object) -> str:
