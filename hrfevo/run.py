@@ -1,6 +1,6 @@
 """A run directory's life: create it, run the search in it, resume it, describe it.
 
-populations/<run>/
+populations/<run>/ (`hrfevo.rundir` names the files, and bounds what they hold)
     run.json          the resolved config, seed genomes, corpus split and library versions (once)
     journal.jsonl     one fsynced line per finished evaluation
     checkpoint.json   generation, limits, population, archive and RNG state (atomic, per
@@ -34,8 +34,16 @@ from hrfevo.genome import Genome, transformer_genome
 from hrfevo.operators import repair
 from hrfevo.pareto import front
 from hrfevo.problem import Problem
-from hrfevo.problems.spectral import SpectralProblem, open_corpus
-from hrfevo.search import CHECKPOINT, JOURNAL, Observer, Search
+from hrfevo.problems.spectral import METRICS, SpectralProblem, open_corpus
+from hrfevo.rundir import (
+    CHECKPOINT,
+    FORECAST_METRICS,
+    JOURNAL,
+    RUN_FILE,
+    check_checkpoint,
+    check_record,
+)
+from hrfevo.search import Observer, Search
 from hrfevo.space import SearchSpace
 from hrfevo.stop import MAX_GENERATIONS, Spent, Stop
 from hrfevo.storage import Journal, atomic_write_json, check_new_dir, locked, read_json
@@ -43,7 +51,6 @@ from hrfevo.strategies import STRATEGIES
 from hrfevo.versions import versions
 from model import ConfigError, Corpus, contamination, is_int, memory_problem, seed_stream
 
-RUN_FILE = "run.json"
 # Bumped whenever the run directory's layout or meaning changes. 4: the checkpoint records the
 # search settings' digests and the journal's length, which resume checks. 5: the fidelity
 # ladder names its selection rule (`compare`), and the front holds top-rung results only.
@@ -384,6 +391,14 @@ class RunView:
 
     def __init__(self, run_dir: Path) -> None:
         self.dir = run_dir
+        try:
+            self._load(run_dir)
+        except OSError as e:  # permissions, most often: one line naming the path
+            where = e.filename or run_dir
+            raise UsageError(f"{where} cannot be read ({e.strerror or e})") from None
+
+    def _load(self, run_dir: Path) -> None:
+        """Read run.json, the checkpoint and the journal, and check each (UsageError)."""
         if not (run_dir / RUN_FILE).is_file():
             raise UsageError(f"{run_dir} is not a run directory (no {RUN_FILE})")
         self.info = self._read(RUN_FILE)
@@ -403,10 +418,34 @@ class RunView:
         if not isinstance(self.info.get("seed_genomes"), list):
             raise UsageError(f"{run_dir}/{RUN_FILE} is corrupted (no seed genomes)")
         self.checkpoint = self._read(CHECKPOINT) if (run_dir / CHECKPOINT).exists() else None
+        if self.checkpoint is not None:
+            check_checkpoint(self.checkpoint, run_dir / CHECKPOINT)
         try:
             self.journal = Journal(run_dir / JOURNAL)
         except (ValueError, KeyError) as e:
             raise UsageError(f"corrupted journal: {e}") from None
+        self._check_records()
+        self._check_journal_kept()
+
+    def _check_records(self) -> None:
+        """Every journal record within `hrfevo.rundir`'s bounds, for this run's metrics and
+        ladder: a bad one is a UsageError naming its line and field."""
+        ladder = self.config.ladder()
+        rungs = ladder.rungs if ladder else None
+        for rid, record in self.journal.records.items():
+            where = f"{self.dir / JOURNAL}: line {self.journal.line_of[rid]}"
+            check_record(record, where, (*METRICS, *FORECAST_METRICS), rungs)
+
+    def _check_journal_kept(self) -> None:
+        """UsageError if the journal holds fewer lines than the last checkpoint recorded: it
+        was truncated or deleted, and what is left would be read as the whole run."""
+        lines = self.checkpoint.get("journal_lines") if self.checkpoint else None
+        if is_int(lines) and self.journal.lines < lines:
+            raise UsageError(
+                f"{self.dir / JOURNAL} has {self.journal.lines} lines, fewer than the {lines} of "
+                f"the checkpoint at generation {self.generation}: it was truncated or deleted "
+                "(restore it, or start a new run)"
+            )
 
     def _read(self, name: str) -> dict[str, Any]:
         try:
@@ -442,9 +481,19 @@ class RunView:
     def check_unchanged(self) -> None:
         """UsageError unless run.json's search settings and the journal's history are as the
         last checkpoint recorded them: a hand-edited run.json would change a resumed run,
-        and a deleted or truncated journal would erase its history, without a word."""
-        if self.checkpoint is None:  # stopped before its first checkpoint: nothing recorded
-            return
+        and a deleted or truncated journal would erase its history, without a word (every
+        reader checks the journal's length: `_check_journal_kept`).
+
+        Without a checkpoint, nothing recorded the settings the journal's results came from,
+        and the run's first checkpoint is written before its first evaluation: a journal that
+        holds results beside no checkpoint cannot be proven to be this run's."""
+        if self.checkpoint is None:
+            if self.journal.lines:
+                raise UsageError(
+                    f"{self.dir / CHECKPOINT} is missing but its journal holds "
+                    f"{self.journal.lines} results: restore the checkpoint, or start a new run"
+                )
+            return  # stopped before its first checkpoint: nothing was run
         recorded, lines = self.checkpoint.get("settings"), self.checkpoint.get("journal_lines")
         if not isinstance(recorded, dict) or not is_int(lines):
             raise UsageError(f"{self.dir / CHECKPOINT} is corrupted (no settings or journal size)")
@@ -455,12 +504,6 @@ class RunView:
                 f"{self.dir / RUN_FILE}: search settings changed since the last checkpoint "
                 f"({', '.join(changed)}); resume may change only where evaluations run "
                 "(--executor, --cpus-per-eval, ...): restore them, or start a new run"
-            )
-        if self.journal.lines < lines:
-            raise UsageError(
-                f"{self.dir / JOURNAL} has {self.journal.lines} lines, fewer than the {lines} of "
-                f"the checkpoint at generation {self.generation}: it was truncated or deleted "
-                "(restore it, or start a new run)"
             )
 
     def corpus(self) -> Corpus:

@@ -22,6 +22,7 @@ again.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,11 +34,10 @@ from hrfevo.executor import FAULT, Executor, Job
 from hrfevo.fidelity import Fidelity, Ladder, Score
 from hrfevo.pareto import Logs, front
 from hrfevo.problem import Candidate, Objectives, Problem
+from hrfevo.rundir import CHECKPOINT, JOURNAL, STATES
 from hrfevo.stop import Spent, Stop
 from hrfevo.storage import Journal, atomic_replace, atomic_write_json, read_json, record_id
 from hrfevo.strategy import Strategy
-
-JOURNAL, CHECKPOINT, STATES = "journal.jsonl", "checkpoint.json", "states"
 
 
 class Observer(Protocol):
@@ -89,8 +89,12 @@ class Search:
 
         Saving first also rebuilds the derived logs of a run killed between its last
         checkpoint and its logs, which would otherwise stay stale: no generation is left to run.
+        A run with nothing to run and nothing to repair (`settled`) is left byte for byte as it
+        is, so a finished run resumes on a read-only copy.
         """
         self.stop = stop if isinstance(stop, Stop) else Stop(stop)
+        if self.settled():
+            return str(self.stop.reached(self.spent()))
         self._ticked = time.monotonic()
         try:
             self.save()
@@ -100,6 +104,24 @@ class Search:
         finally:
             self._ticked = None  # time between calls of run() is not the run's
         return reached
+
+    def settled(self) -> bool:
+        """Whether the stop is reached and the directory is what saving would leave: the
+        checkpoint on disk is this state (no journal line after it, the same limits), the
+        derived logs are what a rebuild from the journal writes, and no state is stale."""
+        path = self.run_dir / CHECKPOINT
+        if not path.is_file() or self.stop.reached(self.spent()) is None:
+            return False
+        if read_json(path) != self.state_dict() or self._stale_states():
+            return False
+        with tempfile.TemporaryDirectory() as tmp:  # a rebuild, beside: never in the run
+            rebuilt = Logs(Path(tmp), self.problem)
+            rebuilt.update(self.records(), self.generation)
+            return all(
+                (self.run_dir / p.name).is_file()
+                and (self.run_dir / p.name).read_bytes() == p.read_bytes()
+                for p in Path(tmp).iterdir()
+            )
 
     def spent(self) -> Spent:
         """What the run has used at its last checkpoint, which the limits are checked against."""
@@ -200,12 +222,21 @@ class Search:
 
     def _sweep_states(self) -> None:
         """Delete the states a kill left behind after their genome had gone a rung higher."""
+        for path in self._stale_states():
+            path.unlink()
+
+    def _stale_states(self) -> list[Path]:
+        """The states whose genome has a result a rung higher: no promotion will read them."""
         if not self._states().is_dir():
-            return
-        for path in self._states().glob("*.safetensors"):
-            key, _, rung = path.stem.partition("@")
-            if record_id(key, int(rung or 0) + 1) in self.journal:
-                path.unlink()
+            return []
+        states = self._states().glob("*.safetensors")
+        return [path for path in states if self._rung_above(path) in self.journal]
+
+    @staticmethod
+    def _rung_above(state: Path) -> str:
+        """The record id of the result a rung above the one that left `state`."""
+        key, _, rung = state.stem.partition("@")
+        return record_id(key, int(rung or 0) + 1)
 
     def records(self) -> list[dict[str, Any]]:
         return list(self.journal.records.values())

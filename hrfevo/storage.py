@@ -142,25 +142,37 @@ class Journal:
 
     `append` writes, flushes and fsyncs the line before returning, so a record survives a
     kill the moment it is appended. A torn last line (a kill in mid-write) is ignored on read
-    and cut off before the next append; a malformed line anywhere else is corruption.
+    and cut off before the next append; a malformed line anywhere else is corruption, and so
+    is a second line for one (key, rung) (`hrfevo.rundir.check_record` checks the rest).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.records: dict[str, dict[str, Any]] = {}
         self.lines = 0  # complete lines: a checkpoint records it, and resume checks it
+        self.line_of: dict[str, int] = {}  # record id -> its line number, for errors
         self._valid_bytes = 0
         if path.exists():
             self._load()
 
     def _load(self) -> None:
+        """Read every complete line; ValueError naming the line for one that is not a JSON
+        object with a string key, or that repeats an earlier line's (key, rung)."""
         *complete, _torn = self.path.read_bytes().split(b"\n")  # the tail has no newline yet
-        for i, line in enumerate(complete):
+        for i, line in enumerate(complete, start=1):
             try:
                 record = json.loads(line)
             except ValueError:
-                raise ValueError(f"{self.path}: line {i + 1} is not valid JSON") from None
-            self.records.setdefault(record_id(record["key"], record.get("rung", 0)), record)
+                raise ValueError(f"{self.path}: line {i} is not valid JSON") from None
+            if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+                raise ValueError(f"{self.path}: line {i}: not a record with a string key")
+            rid = record_id(record["key"], record.get("rung", 0))
+            if rid in self.line_of:
+                raise ValueError(
+                    f"{self.path}: line {i}: field key {record['key']}, rung "
+                    f"{record.get('rung', 0)} repeats line {self.line_of[rid]}'s"
+                )
+            self.records[rid], self.line_of[rid] = record, i
             self._valid_bytes += len(line) + 1
             self.lines += 1
 
@@ -180,4 +192,6 @@ class Journal:
             os.fsync(f.fileno())
         self._valid_bytes += len(line)
         self.lines += 1
-        self.records.setdefault(record_id(record["key"], record.get("rung", 0)), record)
+        rid = record_id(record["key"], record.get("rung", 0))
+        self.line_of.setdefault(rid, self.lines)
+        self.records.setdefault(rid, record)

@@ -161,7 +161,7 @@ def naming_flags() -> Iterator[None]:
 def resume_hint(run_dir: Path, progress: Progress) -> Iterator[None]:
     """On Ctrl-C or SIGTERM: end the live progress line, and hand the CLI (in the exception's
     args) the exact command that continues the run, once its run.json exists."""
-    from hrfevo.run import RUN_FILE
+    from hrfevo.rundir import RUN_FILE
 
     try:
         yield

@@ -34,8 +34,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from hrfevo.api import load_run
+    from hrfevo.errors import UsageError
     from hrfevo.optuna_study import export
 
+    if args.study_name is not None and not args.study_name.strip():
+        raise UsageError(f"--study-name {args.study_name!r}: must not be empty")
     study = export(load_run(args.run_dir), args.storage, args.study_name)
     n = len(study.trials)
     print(

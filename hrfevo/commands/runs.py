@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hrfevo.errors import UsageError
+from hrfevo.rundir import RUN_FILE, RUNS
 
 if TYPE_CHECKING:
     from hrfevo.run import RunView
 
-DEFAULT = Path("populations")
+DEFAULT = RUNS
 COLUMNS = ("run", "state", "generations", "evaluations", "hypervolume", "preset", "strategy")
 
 
@@ -37,19 +38,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hrfevo.run import RUN_FILE
-
     folder = args.dir if args.dir is not None else DEFAULT
     if not folder.is_dir():
         if args.dir is not None:
             raise UsageError(f"{folder} is not a directory")
         print(f"no runs: {folder}/ does not exist yet (`hrfevo run` makes the first)")
         return 0
-    found = (
-        [folder]
-        if (folder / RUN_FILE).is_file()
-        else sorted(d for d in folder.iterdir() if (d / RUN_FILE).is_file())
-    )
+    try:
+        found = [folder] if holds_run(folder) else sorted(filter(holds_run, folder.iterdir()))
+    except OSError as e:
+        raise UsageError(f"{folder} cannot be read ({e.strerror or e})") from None
     if not found:
         print(f"no run directories in {folder}/")
         return 0
@@ -60,9 +58,17 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def holds_run(folder: Path) -> bool:
+    """Whether `folder` holds a run; one that cannot be looked into is listed, to say why."""
+    try:
+        return (folder / RUN_FILE).is_file()
+    except OSError:
+        return folder.is_dir()
+
+
 def describe(run_dir: Path) -> tuple[str, ...]:
     """One row of the listing: the run's state, read without changing anything."""
-    from hrfevo.run import RUN_FILE, RunView
+    from hrfevo.run import RunView
 
     try:
         view = RunView(run_dir)
