@@ -1,4 +1,4 @@
-"""Which proxy ranks genomes as 16× longer training does? Writes reports/fidelity.md.
+"""Which proxy ranks genomes as longer training does? Writes reports/fidelity.md.
 
     python benchmarks/fidelity.py --data ../shared/data/tinyshakespeare.txt --data builtin
 
@@ -252,7 +252,8 @@ def calibrations(paths: list[Path]) -> list[str]:
         "Each run trains N genomes of the `tiny` space along a ladder (WSD at the preset's "
         "learning rate, every rung continued from the one below) and once from scratch for "
         "the reference (cosine, same lr); the rows give each rung's agreement with the "
-        "reference. Their full outputs are in `reports/calibration/`. Commands:",
+        "reference. Their full outputs are in `reports/calibration/`. Commands (a `--config` "
+        "of candidate rungs is `benchmarks/rung0_candidates.yaml`):",
         "",
         *commands,
         "",
@@ -363,7 +364,7 @@ def main() -> None:
     run_all([j for pl in plans.values() for jobs in pl.values() for j in jobs], cache, args.workers)
     cache_path.write_text(json.dumps(cache, indent=0, sort_keys=True) + "\n")
     lines = [
-        "# Which proxy ranks genomes as 16× longer training does?",
+        "# Which proxy ranks genomes as longer training does?",
         "",
         "Produced by `benchmarks/fidelity.py`; rerun it to reproduce (losses already in "
         "`reports/fidelity.json` are reused). Command:",

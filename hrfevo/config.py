@@ -71,8 +71,9 @@ class RunConfig:
     seeds: list[str] | None = None
     space: SearchSpace = field(default_factory=SearchSpace)
     # Each proxy run: TrainConfig fields, except seed and threads (set by seed, cpus_per_eval).
-    # `steps` is the base budget (what `hrfevo calibrate --mult` multiplies); with a ladder,
-    # each rung sets the steps. WSD with a warm-up in steps lets promotions continue.
+    # `steps` is the base budget (what `hrfevo calibrate --mult` multiplies: the default's is
+    # its first read, so --mult 64 is 8× its top rung); with a ladder, each rung sets the
+    # steps. WSD with a warm-up in steps lets promotions continue.
     budget: dict[str, Any] = field(
         default_factory=lambda: {
             "steps": 120,
@@ -87,8 +88,10 @@ class RunConfig:
     # for S0 steps, and the best share F of each rung are promoted to the next; RULE is how
     # selection compares genomes that reached different rungs (hrfevo.fidelity). The
     # budget's other settings hold at every rung. None: every genome trains for budget.steps.
+    # The default's rung 0 ranks by a forecast from reads at 120 and 180 steps, and its rungs
+    # by hurdles: reports/fidelity.md and reports/multifidelity.md measure why.
     fidelity: dict[str, Any] | None = field(
-        default_factory=lambda: {"rungs": [120, 360, 960], "promote": 1 / 3}
+        default_factory=lambda: {"rungs": [180, 360, 960], "promote": 1 / 3, "forecast_from": 120}
     )
     # Execution: where evaluations run and what each one may use.
     # An EXECUTORS name (the first is the default); the rest, with their meaning and defaults,

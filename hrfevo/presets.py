@@ -40,8 +40,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
         "space": {"seq_len": 64, "d_model": [32, 48, 64], "n_layers": [1, 3], "n_bases": [4, 24]}
     },
-    # A serious CPU search: about 40 minutes on 2 cores. Its ladder is tiny's scaled to its
-    # budget, not calibrated (16× its base budget is hours of CPU per genome).
+    # A serious CPU search: about 40 minutes on 2 cores. Its ladder is tiny's shape scaled to
+    # its budget, not calibrated (8× its top rung is hours of CPU per genome).
     "small": {
         "population": 12,
         "generations": 5,
@@ -53,7 +53,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "lr": 2e-3,
             "warmup_steps": 40,
         },
-        "fidelity": {"rungs": [400, 1200, 3200], "promote": 1 / 3},
+        "fidelity": {"rungs": [600, 1200, 3200], "promote": 1 / 3, "forecast_from": 400},
     },
 }
 
@@ -73,7 +73,8 @@ def table() -> list[tuple[str, ...]]:
         steps = f"{budget.steps} steps"
         if ladder:
             share = Fraction(ladder.promote).limit_denominator(100)
-            steps = f"{'/'.join(map(str, ladder.rungs))} steps (best {share} promoted)"
+            early = f"rung 0 forecast from {ladder.forecast_from}; " if ladder.forecast_from else ""
+            steps = f"{'/'.join(map(str, ladder.rungs))} steps ({early}best {share} promoted)"
         rows.append(
             (
                 name,
