@@ -224,7 +224,13 @@ def verdict(plans: dict[str, dict[str, list[Training]]], cache: dict[str, Any]) 
         "better at every rung. But 120 steps rank barely better than chance at any learning "
         "rate tried, so a first rung there is a coin toss: the calibrations below choose it "
         "again, against 8× the top rung. The `tiny` preset now trains in a ladder of "
-        f"{', '.join(map(str, TINY.rungs))} steps.",
+        f"{', '.join(map(str, TINY.rungs))} steps"
+        + (
+            f", its rung 0 ranked by the forecast from reads at {TINY.forecast_from} and "
+            f"{TINY.rungs[0]} steps."
+            if TINY.forecast_from
+            else "."
+        ),
         "",
     ]
 
