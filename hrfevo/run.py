@@ -34,15 +34,8 @@ from hrfevo.genome import Genome, transformer_genome
 from hrfevo.operators import repair
 from hrfevo.pareto import front
 from hrfevo.problem import Problem
-from hrfevo.problems.spectral import METRICS, SpectralProblem, open_corpus
-from hrfevo.rundir import (
-    CHECKPOINT,
-    FORECAST_METRICS,
-    JOURNAL,
-    RUN_FILE,
-    check_checkpoint,
-    check_record,
-)
+from hrfevo.problems.spectral import FORECAST_METRICS, METRICS, SpectralProblem, open_corpus
+from hrfevo.rundir import CHECKPOINT, JOURNAL, RUN_FILE, check_checkpoint, check_record
 from hrfevo.search import Observer, Search
 from hrfevo.space import SearchSpace
 from hrfevo.stop import MAX_GENERATIONS, Spent, Stop

@@ -39,8 +39,6 @@ METRIC_BOUNDS: dict[str, tuple[float, bool]] = {
     "flops_per_token": (0.0, True),
     "params": (0.0, True),
 }
-# Rung 0's forecast of the top rung (`hrfevo.problems.spectral`), beside its METRICS.
-FORECAST_METRICS = ("early_loss", "forecast_loss")
 
 
 def is_number(value: Any) -> bool:

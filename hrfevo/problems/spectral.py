@@ -43,6 +43,8 @@ METRICS = (
     "train_tokens",
     "steps_done",
 )
+# What rung 0 adds with a forecast (`Fidelity.forecast_from`): its first read, and the forecast.
+FORECAST_METRICS = ("early_loss", "forecast_loss")
 
 
 def ranked(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -198,10 +200,8 @@ class SpectralProblem(Problem):
             return {}
         assert self.fidelity is not None and self.fidelity.forecast_from is not None
         reads = (self.fidelity.forecast_from, early.val_loss), (result.steps_done, result.val_loss)
-        return {
-            "early_loss": early.val_loss,
-            "forecast_loss": forecast(*reads, self.fidelity.rungs[-1]),
-        }
+        values = early.val_loss, forecast(*reads, self.fidelity.rungs[-1])
+        return dict(zip(FORECAST_METRICS, values, strict=True))
 
     def check_caps(self, cfg: ModelConfig) -> None:
         """OverCapError if the model is larger than the space allows (built, never trained)."""
