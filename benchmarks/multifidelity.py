@@ -188,6 +188,12 @@ def commands(args: argparse.Namespace, results: list[dict[str, Any]]) -> list[st
     ]
 
 
+MOASHA = (
+    "**random+ladder**: random genomes through the ladder, as Syne Tune's MOASHA searches "
+    "(random configurations, halving on non-dominated rank); MOASHA stops a trial on arrival "
+    "unless it ranks in the top third of those already at its rung, where this ladder promotes "
+    "by quota in proposal order. "
+)
 OTHERS = {  # the ladder's other arms, as the verdict names them
     "no-eviction": "the ladder with the no-eviction rule",
     "random+ladder": "random proposals through the same ladder (MOASHA-style)",
@@ -306,11 +312,9 @@ def write_report(
         "genomes continuing from the rung below, NSGA-II ranking genomes of different rungs by "
         f"the `{ladder.compare}` rule. **no-eviction**: the same with the `no-eviction` rule "
         "(`hrfevo.fidelity`). **single**: NSGA-II, every genome "
-        f"trained for {ladder.rungs[-1]} steps. **random+ladder**: random genomes through the "
-        "ladder, as Syne Tune's MOASHA searches (random configurations, halving on "
-        "non-dominated rank); MOASHA stops a trial on arrival unless it ranks in the top third "
-        "of those already at its rung, where this ladder promotes by quota in proposal order. "
-        f"Each search ran until its evaluations had used "
+        f"trained for {ladder.rungs[-1]} steps. "
+        + (MOASHA if "random+ladder" in arms else "")
+        + "Each search ran until its evaluations had used "
         f"{args.seconds:g} CPU-seconds (the generation that crossed the line finishes).",
         "",
         "Seeds: "
