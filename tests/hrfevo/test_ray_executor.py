@@ -5,13 +5,11 @@ resources checked up front."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +32,6 @@ from tests.hrfevo.procs import descendants
 
 # Ray workers get this module's classes by value, whatever directory pytest was started from.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """One Ray for the module (it takes seconds to start); executors borrow it."""
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level=logging.ERROR,
-    )
-    yield
-    ray.shutdown()
 
 
 def snapshot(run_dir: Path) -> dict[str, Any]:

@@ -5,7 +5,6 @@ the numbers the serial executor gives."""
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,21 +148,6 @@ def test_a_fault_stops_its_model_alone_and_a_rerun_trains_what_it_missed(tmp_pat
     assert len(done) == sum(r["name"] == "above" for r in serial.read().values())  # to its end
     train_jobs(jobs(faulty.path, list(best)), Shuffled(problem, rng), faulty)
     assert faulty.read() == serial.read()
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A two-worker Ray, which the study's executor borrows."""
-    ray = pytest.importorskip("ray")
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level=logging.ERROR,
-    )
-    yield
-    ray.shutdown()
 
 
 def test_the_quick_study_on_a_two_worker_ray_gives_the_serial_numbers(
