@@ -4,9 +4,9 @@ The seeds' analyser guessed from parameter names. This one walks the model as bu
 each module into a component, counts the component's trainable parameters, and takes its
 FLOPs from `SpectralLM.flops_breakdown()`, so the shares add up to the model's real totals.
 
-Spectral components: the spectral embedding and its tied head (through Φ), the wavelet and
-Fourier mixers, and the FFN's frequency-domain path. Everything else (attention, the FFN's MLP,
-a lookup table, an untied head, the norms) is not.
+Spectral components: the spectral embedding and its tied head (through Φ), the mixers that say
+they are (`Mixer.spectral`), and the FFN's frequency-domain path. Everything else (the other
+mixers, the FFN's MLP, a lookup table, an untied head, the norms) is not.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from torch import nn
 from model.embedding import SpectralEmbedding
 from model.ffn import SpectralFFN
 from model.lm import SpectralLM
-from model.mixers import FourierMixer, Mixer, WaveletMixer
-
-SPECTRAL_MIXERS: tuple[type[Mixer], ...] = (WaveletMixer, FourierMixer)
 
 
 @dataclass(frozen=True)
@@ -62,11 +59,7 @@ class SpectralAnalyzer:
         for i, block in enumerate(self.model.layers):
             key = f"layer{i}.{self.model.cfg.layer_mixers[i]}"
             mixer = block.mixer
-            parts.append(
-                Component(
-                    key, isinstance(mixer, SPECTRAL_MIXERS), _module_params(mixer), flops[key]
-                )
-            )
+            parts.append(Component(key, mixer.spectral, _module_params(mixer), flops[key]))
             parts += self._ffn_parts(f"layer{i}.ffn", block.ffn, flops[f"layer{i}.ffn"])
         norms = [m for m in self.model.modules() if isinstance(m, nn.LayerNorm)]
         parts.append(Component("norms", False, sum(_module_params(m) for m in norms), 0.0))

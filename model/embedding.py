@@ -46,6 +46,14 @@ class SpectralEmbedding(nn.Module):
         if self.table is not None:
             nn.init.zeros_(self.table.weight)
 
+    @classmethod
+    def parameter_count(cls, cfg: ModelConfig) -> int:
+        """Parameters of `SpectralEmbedding(cfg)` (learned or not), counted without building it."""
+        V, hb = cfg.vocab_size, cfg.harmonic_bases
+        n_bases = hb if isinstance(hb, int) else len(hb)
+        table = V * cfg.d_model if cfg.embedding == "hybrid" else 0
+        return V * n_bases + 2 * n_bases + table  # coefficients, frequencies and phases, table
+
     def basis(self) -> Tensor:
         """Φ, shape (B, D), each row scaled to unit RMS so conditioning is independent of family."""
         phi = synthesize(
@@ -81,6 +89,11 @@ class TableEmbedding(nn.Module):
         self.table = nn.Embedding(cfg.vocab_size, cfg.d_model)
         nn.init.normal_(self.table.weight, std=0.02)
 
+    @classmethod
+    def parameter_count(cls, cfg: ModelConfig) -> int:
+        """Parameters of `TableEmbedding(cfg)`, counted without building it."""
+        return cfg.vocab_size * cfg.d_model
+
     def forward(self, idx: Tensor) -> Tensor:
         return self.table(idx)
 
@@ -92,5 +105,10 @@ class TableEmbedding(nn.Module):
         return {"embedding": 0.0, "head_tied": 2.0 * D * V}  # a lookup costs no FLOPs
 
 
+def embedding_type(cfg: ModelConfig) -> type[SpectralEmbedding | TableEmbedding]:
+    """The class that builds `cfg.embedding`: the table baseline, or spectral (and hybrid)."""
+    return TableEmbedding if cfg.embedding == "table" else SpectralEmbedding
+
+
 def build_embedding(cfg: ModelConfig) -> SpectralEmbedding | TableEmbedding:
-    return TableEmbedding(cfg) if cfg.embedding == "table" else SpectralEmbedding(cfg)
+    return embedding_type(cfg)(cfg)

@@ -36,6 +36,19 @@ class SpectralFFN(nn.Module):
         w[:, 0] = 1.0
         self.freq_weight = nn.Parameter(w + 0.02 * torch.randn_like(w)) if alpha > 0 else None
 
+    @classmethod
+    def parameter_count(cls, cfg: ModelConfig) -> int:
+        """Parameters of `SpectralFFN(cfg)`, counted without building it (`model.memory`)."""
+        D, H = cfg.d_model, hidden_width(cfg.d_model, cfg.ffn_mult)
+        mlp = 2 * D * H + H + D if cfg.spectral_share < 1 else 0
+        spectral = 2 * (D // 2 + 1) if cfg.spectral_share > 0 else 0
+        return mlp + spectral
+
+    @classmethod
+    def activations_per_token(cls, cfg: ModelConfig) -> int:
+        """Floats per token that the backward pass keeps (measured, see `model.memory`)."""
+        return 2 * hidden_width(cfg.d_model, cfg.ffn_mult)
+
     def spectral(self, x: Tensor) -> Tensor:
         """iFFT(W ⊙ FFT(x)) over the feature axis, in fp32 even under autocast."""
         assert self.freq_weight is not None

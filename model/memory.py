@@ -11,10 +11,14 @@ estimate is arithmetic on the config alone:
 P counts the parameters as `SpectralLM` builds them (a test holds it to `num_parameters`). A,
 the floats per token that the backward pass keeps, was measured on the CPU (peak RSS over a
 training step, batch 4 against 32, seq_len 256 and 1024, D 64 and 128, each mixer): about
-(28 + 2·ffn_mult)·D per layer, 2·D more per band of a gated wavelet mixer, and 4·V for the
-logits, their softmax and gradients. The estimate lands within about 1.5× of that measurement
-either way; bf16 autocast on CUDA needs less. It is for refusing what cannot fit, not for
-planning a batch to the last megabyte.
+(28 + 2·ffn_mult)·D per layer, what a mixer keeps beyond that (2·D more per band of a gated
+mixer), and 4·V for the logits, their softmax and gradients. The estimate lands within about
+1.5× of that measurement either way; bf16 autocast on CUDA needs less. It is for refusing what
+cannot fit, not for planning a batch to the last megabyte.
+
+Each part states its own share, from the config alone: a mixer its parameters, S and extra
+activations (`model.mixers.base.Mixer`), the embedding and the FFN theirs. This module only
+sums them and adds the terms every model has: norms, an untied head, the logits, AdamW.
 """
 
 from __future__ import annotations
@@ -25,58 +29,39 @@ from pathlib import Path
 import torch
 
 from model.config import ModelConfig
-from model.ffn import hidden_width
-from model.mixers.fftconv import fft_size
-from model.mixers.wavelet import BAND_TAPS
+from model.embedding import embedding_type
+from model.ffn import SpectralFFN
+from model.mixers import MIXERS
 
 FLOAT = 4  # bytes of an fp32 number
-ACTIVATIONS_PER_LAYER = 28  # floats per token per unit of D, besides the FFN (measured)
+ACTIVATIONS_PER_LAYER = 28  # floats per token per unit of D, besides the FFN and mixer (measured)
 
 
 def parameters(cfg: ModelConfig) -> int:
     """Parameters of `SpectralLM(cfg)` (learned or not), counted without building it."""
     V, D = cfg.vocab_size, cfg.d_model
-    hb = cfg.harmonic_bases
-    n_bases = hb if isinstance(hb, int) else len(hb)
-    embedding = V * D if cfg.embedding != "spectral" else 0  # the table
-    if cfg.embedding != "table":
-        embedding += V * n_bases + 2 * n_bases  # coefficients, frequencies and phases
     head = 0 if cfg.tie_head else V * D
-    return embedding + sum(_layer(cfg, m) for m in cfg.layer_mixers) + 2 * D + head
+    layers = sum(_layer(cfg, i, m) for i, m in enumerate(cfg.layer_mixers))
+    return embedding_type(cfg).parameter_count(cfg) + layers + 2 * D + head  # 2·D: final norm
 
 
-def _layer(cfg: ModelConfig, mixer: str) -> int:
+def _layer(cfg: ModelConfig, layer: int, mixer: str) -> int:
     """One block's parameters: two LayerNorms, the mixer and the spectral FFN."""
-    D, J = cfg.d_model, cfg.wavelet_levels
-    mixers = {
-        "attention": 4 * D * D,  # qkv and out_proj
-        "fourier": 3 * D * D + D * cfg.seq_len + D,  # in/out projections, filter, skip
-        "wavelet": 3 * D * D + (J + 1) * D * BAND_TAPS + D,  # projections, band taps, skip
-    }
-    # A mixer added to model.mixers.MIXERS without a line here is counted as the largest
-    # (tests/model/test_memory.py fails until it has its line).
-    mixer_params = mixers.get(mixer, max(mixers.values()))
-    gate = (D + 1) * (J + 1) if mixer == "wavelet" and cfg.band_mixing == "gate" else 0
-    H = hidden_width(D, cfg.ffn_mult)
-    mlp = 2 * D * H + H + D if cfg.spectral_share < 1 else 0
-    spectral = 2 * (D // 2 + 1) if cfg.spectral_share > 0 else 0
-    return 4 * D + mixer_params + gate + mlp + spectral
+    mixer_params = MIXERS[mixer].parameter_count(cfg, layer)
+    return 4 * cfg.d_model + mixer_params + SpectralFFN.parameter_count(cfg)
 
 
 def activations_per_token(cfg: ModelConfig) -> int:
     """Floats per token that a training step keeps for its backward pass (see module doc)."""
-    D, bands = cfg.d_model, cfg.wavelet_levels + 1
-    per_layer = (ACTIVATIONS_PER_LAYER * D + 2 * hidden_width(D, cfg.ffn_mult)) * cfg.n_layers
-    gated = sum(m == "wavelet" for m in cfg.layer_mixers) if cfg.band_mixing == "gate" else 0
-    return per_layer + 2 * D * bands * gated + 4 * cfg.vocab_size + D
+    D = cfg.d_model
+    per_layer = (ACTIVATIONS_PER_LAYER * D + SpectralFFN.activations_per_token(cfg)) * cfg.n_layers
+    mixers = sum(MIXERS[m].activations_per_token(cfg, i) for i, m in enumerate(cfg.layer_mixers))
+    return per_layer + mixers + 4 * cfg.vocab_size + D
 
 
 def _per_step(cfg: ModelConfig) -> int:
-    """Floats held once per step, whatever the batch: buffers and long-filter spectra."""
-    D, T = cfg.d_model, cfg.seq_len
-    spectra = 2 * D * (fft_size(2 * T - 1) // 2 + 1) * 2  # complex filter spectrum and its grad
-    per_mixer = {"attention": T * D, "fourier": D * T + spectra, "wavelet": spectra}
-    return sum(per_mixer.get(m, D * T + spectra) for m in cfg.layer_mixers)
+    """Floats held once per step, whatever the batch: the mixers' buffers and filter spectra."""
+    return sum(MIXERS[m].floats_per_step(cfg, i) for i, m in enumerate(cfg.layer_mixers))
 
 
 def training_bytes(cfg: ModelConfig, batch_size: int) -> int:

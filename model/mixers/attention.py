@@ -29,6 +29,7 @@ def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
 
 
 class CausalSelfAttention(Mixer):
+    spectral = False
     cos: Tensor  # (T, hs/2) buffers
     sin: Tensor
 
@@ -56,3 +57,15 @@ class CausalSelfAttention(Mixer):
         # Causal: token t scores t+1 keys and sums t+1 values, (T+1)/2 of each on average.
         attn = 2 * (2 * D * (self.seq_len + 1) / 2)
         return proj + attn
+
+    @classmethod
+    def parameter_count(cls, cfg: ModelConfig, layer: int) -> int:
+        return 4 * cfg.d_model * cfg.d_model  # qkv and out_proj
+
+    @classmethod
+    def floats_per_step(cls, cfg: ModelConfig, layer: int) -> int:
+        return cfg.seq_len * cfg.d_model  # the RoPE tables (T·hs floats), counted as T·D
+
+    @classmethod
+    def activations_per_token(cls, cfg: ModelConfig, layer: int) -> int:
+        return 0

@@ -53,6 +53,13 @@ def fft_size(n: int) -> int:
     return best
 
 
+def filter_spectrum_floats(channels: int, seq_len: int) -> int:
+    """Floats of the spectrum of `channels` causal filters as long as the context, and of its
+    gradient, held once per training step: complex bins (2 floats) on the n_fft grid of
+    `causal_conv` for K = seq_len taps, which bounds every shorter filter's grid."""
+    return 2 * channels * (fft_size(2 * seq_len - 1) // 2 + 1) * 2
+
+
 def rfft(x: Tensor, n: int) -> Tensor:
     """rfft of x (..., T) zero-padded to n. Padding first is up to 2x faster on CPU than
     `torch.fft.rfft(x, n=n)`, most of all for the transposed (strided) inputs the mixers pass."""

@@ -19,13 +19,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from model.mixers.base import Mixer
-from model.mixers.fftconv import causal_conv, fft_flops, fft_size
+from model.mixers.fftconv import causal_conv, fft_flops, fft_size, filter_spectrum_floats
 
 if TYPE_CHECKING:  # at run time the config imports the mixers (MIXERS), not the reverse
     from model.config import ModelConfig
 
 
 class FourierMixer(Mixer):
+    spectral = True
     window: Tensor  # (D, T) buffer
 
     def __init__(self, cfg: ModelConfig, layer: int) -> None:
@@ -58,3 +59,17 @@ class FourierMixer(Mixer):
         # complex product bin. The filter transform is once per sequence (batch of one).
         spectral = D * (3 * fft_flops(n_fft) + 6 * (n_fft // 2 + 1)) / T
         return proj + spectral
+
+    @classmethod
+    def parameter_count(cls, cfg: ModelConfig, layer: int) -> int:
+        D = cfg.d_model
+        return 3 * D * D + D * cfg.seq_len + D  # in/out projections, filter, skip
+
+    @classmethod
+    def floats_per_step(cls, cfg: ModelConfig, layer: int) -> int:
+        D, T = cfg.d_model, cfg.seq_len
+        return D * T + filter_spectrum_floats(D, T)  # the window, the filter's spectrum
+
+    @classmethod
+    def activations_per_token(cls, cfg: ModelConfig, layer: int) -> int:
+        return 0

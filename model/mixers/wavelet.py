@@ -29,7 +29,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from model.mixers.base import Mixer
-from model.mixers.fftconv import causal_conv, fft_flops, fft_size, gated_causal_conv
+from model.mixers.fftconv import (
+    causal_conv,
+    fft_flops,
+    fft_size,
+    filter_spectrum_floats,
+    gated_causal_conv,
+)
 from model.wavelets import band_filters
 
 if TYPE_CHECKING:  # at run time the config imports the mixers (MIXERS), not the reverse
@@ -55,6 +61,7 @@ def band_kernels(wavelet: str, levels: int, seq_len: int) -> Tensor:
 
 
 class WaveletMixer(Mixer):
+    spectral = True
     kernels: Tensor  # (J+1, BAND_TAPS, K) buffer, from band_kernels
 
     def __init__(self, cfg: ModelConfig, layer: int) -> None:
@@ -100,3 +107,19 @@ class WaveletMixer(Mixer):
         spectral = D * ((1 + 2 * n_out) * fft_flops(n_fft) + 6 * n_out * n_freq)
         recombine = (2 * nb - 1) * D * T if self.gated else 0  # nb products, nb-1 sums
         return proj + (synth + spectral + recombine) / T
+
+    @classmethod
+    def parameter_count(cls, cfg: ModelConfig, layer: int) -> int:
+        D, nb = cfg.d_model, cfg.wavelet_levels + 1
+        gate = (D + 1) * nb if cfg.band_mixing == "gate" else 0  # band_gate
+        return 3 * D * D + nb * D * BAND_TAPS + D + gate  # projections, band taps, skip
+
+    @classmethod
+    def floats_per_step(cls, cfg: ModelConfig, layer: int) -> int:
+        # The band filters' spectrum (K <= seq_len taps); the kernels buffer is not counted.
+        return filter_spectrum_floats(cfg.d_model, cfg.seq_len)
+
+    @classmethod
+    def activations_per_token(cls, cfg: ModelConfig, layer: int) -> int:
+        # Gated, each of the J+1 bands is kept for backward (measured: 2·D floats per band).
+        return 2 * cfg.d_model * (cfg.wavelet_levels + 1) if cfg.band_mixing == "gate" else 0
