@@ -75,7 +75,7 @@ from hrfevo.errors import MachineFaultError, UsageError  # noqa: E402
 from hrfevo.executor import Execution, Executor  # noqa: E402
 from hrfevo.executors import EXECUTORS  # noqa: E402
 from hrfevo.executors.ray_executor import check_resources, local_resources  # noqa: E402
-from hrfevo.markdown import plural  # noqa: E402
+from hrfevo.reporting.markdown import plural  # noqa: E402
 from hrfevo.run import make_executor  # noqa: E402
 from hrfevo.stop import Stop  # noqa: E402
 from hrfevo.strategies import STRATEGIES  # noqa: E402

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from hrfevo import run
-from hrfevo.api import is_baseline, load_run
+from hrfevo.api import load_run
 from hrfevo.errors import UsageError
-from hrfevo.genome import Genome, describe, to_model_config, transformer_genome
-from hrfevo.markdown import plural
+from hrfevo.genome import Genome, describe, is_baseline, to_model_config, transformer_genome
+from hrfevo.reporting.markdown import plural
 from hrfevo.storage import atomic_write_json
 from model import Corpus, ModelConfig, SpectralLM, load_corpus
 

@@ -38,8 +38,8 @@ from benchmarks.frontier_train import Bracket, tuned
 from benchmarks.machine import machine_lines
 from hrfevo.api import load_run
 from hrfevo.genome import Genome
-from hrfevo.markdown import plural, table
 from hrfevo.objectives import OBJECTIVES
+from hrfevo.reporting.markdown import plural, table
 from model import MIXER_CHOICES, ModelConfig, SpectralAnalyzer, SpectralLM, training_bytes
 
 # ---- measuring -----------------------------------------------------------------------------

@@ -37,8 +37,8 @@ from benchmarks.harness import run_arm  # noqa: E402
 from benchmarks.machine import machine_lines  # noqa: E402
 from hrfevo import run  # noqa: E402
 from hrfevo.config import RunConfig, resolve  # noqa: E402
-from hrfevo.curves import curve  # noqa: E402
 from hrfevo.pareto import front, hypervolume  # noqa: E402
+from hrfevo.reporting.curves import curve  # noqa: E402
 from hrfevo.stop import MAX_GENERATIONS, Stop, cpu_seconds  # noqa: E402
 
 SINGLE = ("random", "nsga2", "tpe", "optuna-nsga2", "optuna-gp")

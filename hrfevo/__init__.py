@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hrfevo.api import RunData, load_run
     from hrfevo.exporter import export
-    from hrfevo.reporter import report
+    from hrfevo.reporting.reporter import report
 
 __version__ = "0.1.0"
 __all__ = ["RunData", "__version__", "export", "load_run", "report"]
@@ -18,7 +18,7 @@ _LAZY = {
     "RunData": "hrfevo.api",
     "load_run": "hrfevo.api",
     "export": "hrfevo.exporter",
-    "report": "hrfevo.reporter",
+    "report": "hrfevo.reporting.reporter",
 }
 
 

@@ -15,57 +15,23 @@ then include the generation in progress.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from hrfevo.choice import choose, parse_select
 from hrfevo.errors import UsageError
-from hrfevo.genome import Genome, describe
+from hrfevo.genome import GENES, Genome, describe, genes, is_baseline
 from hrfevo.pareto import fidelity_log, front, generation_logs, genomes, provisional
+from hrfevo.problem import Record
 from hrfevo.problems.spectral import METRICS
 from hrfevo.run import RunView
-from hrfevo.selection import choose, parse_select
 
-Record = dict[str, Any]
-GENES = (
-    "d_model",
-    "n_layers",
-    "mixers",
-    "embedding",
-    "n_bases",
-    "wavelet",
-    "ffn_mult",
-    "spectral_share",
-    "n_heads",
-)
 COLUMNS = (
     *("key", "rung", "generation", "status", "error", *METRICS, "seconds", "device"),
     "summary",
     *GENES,
     *("baseline", "seeded", "on_front"),
 )
-
-
-def is_baseline(genome: Genome) -> bool:
-    """The plain transformer: every layer attention, a table embedding, an all-MLP FFN (α = 0)."""
-    a = genome.arch
-    return set(a.mixers) == {"attention"} and a.embedding == "table" and a.spectral_share == 0
-
-
-def genes(genome: Genome) -> dict[str, Any]:
-    """The gene summary columns; genes the model does not read are left empty."""
-    a, w = genome.arch, genome.wavelet
-    return {
-        "d_model": a.d_model,
-        "n_layers": a.n_layers,
-        "mixers": ",".join(a.mixers),
-        "embedding": a.embedding,
-        "n_bases": len(genome.basis) if a.embedding != "table" else 0,
-        "wavelet": f"{w.name}/{w.levels}/{w.mixing}" if "wavelet" in a.mixers else None,
-        "ffn_mult": a.ffn_mult,
-        "spectral_share": a.spectral_share,
-        "n_heads": a.n_heads if "attention" in a.mixers else None,
-    }
 
 
 class RunData:
@@ -141,7 +107,7 @@ class RunData:
         return choose(parse_select(select), self.front_records, self.records, self.problem)
 
     def best(self, select: str = "knee") -> pd.Series:
-        """The `evaluations` row of the genome that SELECT picks (see hrfevo.selection)."""
+        """The `evaluations` row of the genome that SELECT picks (see hrfevo.choice)."""
         key = self.select(select)["key"]
         return self.evaluations.loc[self.evaluations["key"] == key].iloc[0]
 

@@ -20,7 +20,7 @@ from hrfevo.executor import Execution
 from hrfevo.executors import EXECUTORS
 from hrfevo.fidelity import Fidelity
 from hrfevo.objectives import OBJECTIVES, REQUIRED
-from hrfevo.presets import PRESETS
+from hrfevo.presets import DEFAULT, PRESETS
 from hrfevo.space import SearchSpace
 from hrfevo.stop import MAX_GENERATIONS
 from hrfevo.strategies import STRATEGIES
@@ -57,7 +57,7 @@ MAX_GPUS_PER_EVAL = 64
 
 @dataclass(kw_only=True)
 class RunConfig:
-    preset: str = "tiny"  # the preset this configuration started from
+    preset: str = DEFAULT  # the preset this configuration started from
     data: str = "builtin"  # "builtin", a local text file, or hf:NAME[:CONFIG]
     seed: int = 0  # seeds the search's RNG and every proxy training run
     population: int = 8  # μ: genomes per generation
@@ -268,7 +268,7 @@ def resolve(preset: str | None, config_file: Path | None, flags: dict[str, Any])
     """
     file = read_config_file(config_file) if config_file is not None else {}
     name = preset if preset is not None else file.get("preset")  # "" is a name, and unknown
-    name = "tiny" if name is None else name
+    name = DEFAULT if name is None else name
     if not isinstance(name, str) or name not in PRESETS:
         raise UsageError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
     d = RunConfig().to_dict()

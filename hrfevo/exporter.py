@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hrfevo.api import Record, RunData
+from hrfevo.api import RunData
+from hrfevo.choice import Choice, choose, parse_select
 from hrfevo.errors import DivergedError, UsageError
 from hrfevo.genome import Genome, to_model_config
 from hrfevo.model_card import model_card
+from hrfevo.problem import Record
 from hrfevo.problems.spectral import open_corpus
-from hrfevo.selection import Selection, choose, parse_select
 from hrfevo.storage import check_new_dir, staged_dir, write_json
 from model import (
     ByteTokenizer,
@@ -50,6 +51,9 @@ from model import (
     resolve_device,
     train,
 )
+
+GENOME_FILE = "genome.json"  # beside the weights: the genome, a `hrfevo run --seeds` file
+METRICS_FILE = "metrics.json"  # its measurements (also what `hrfevo train` writes)
 
 # The model card's sample: sampling settings, and the prompt's source and length.
 SAMPLE = {"max_new_tokens": 160, "temperature": 0.8, "top_k": 40, "seed": 0}
@@ -66,7 +70,7 @@ class ExportPlan:
 
     run: RunData
     out: Path
-    selection: Selection
+    choice: Choice
     record: Record  # the chosen genome's journal line
     genome: Genome
     model_cfg: ModelConfig
@@ -105,20 +109,20 @@ def plan_export(
     device: str | None,
 ) -> ExportPlan:
     """Check every input (UsageError naming the first problem) and resolve the export."""
-    selection = parse_select(select)
+    choice = parse_select(select)
     check_new_dir(out)
     if retrain_steps is not None and retrain_steps < 1:
         raise UsageError(f"--retrain-steps {retrain_steps}: must be a positive integer")
     data = run if isinstance(run, RunData) else RunData(run)
     if not any(r["status"] == "ok" for r in data.records):
         raise UsageError(f"{data.path} has no successful evaluations yet: nothing to export")
-    record = choose(selection, data.front_records, data.records, data.problem)
+    record = choose(choice, data.front_records, data.records, data.problem)
     genome = Genome.from_dict(record["candidate"])
     space = data.config.space
     return ExportPlan(
         run=data,
         out=out,
-        selection=selection,
+        choice=choice,
         record=record,
         genome=genome,
         model_cfg=to_model_config(genome, space.vocab_size, space.seq_len),
@@ -176,7 +180,7 @@ def metrics(plan: ExportPlan, model: SpectralLM, result: TrainResult) -> dict[st
         training = f"proxy run re-trained, val_loss {gap:.2%} from the journal's"
     return {
         "key": plan.record["key"],
-        "select": str(plan.selection),
+        "select": str(plan.choice),
         "training": training,
         "val_loss": result.val_loss,  # nats per token (byte)
         "perplexity": result.perplexity,
@@ -244,7 +248,7 @@ def write(plan: ExportPlan, model: SpectralLM, result: TrainResult) -> Path:
     with staged_dir(plan.out) as tmp:
         model.save_pretrained(tmp)  # config.json, model.safetensors and a short README.md
         m = metrics(plan, model, result) | {"sample": sample(tmp, plan.corpus)}
-        write_json(tmp / "genome.json", plan.genome.to_dict())
-        write_json(tmp / "metrics.json", m)
+        write_json(tmp / GENOME_FILE, plan.genome.to_dict())
+        write_json(tmp / METRICS_FILE, m)
         model_card(plan, m, model.generate_model_card().data).save(tmp / "README.md")
     return plan.out

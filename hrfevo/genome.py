@@ -108,6 +108,41 @@ class Genome:
         return hashlib.sha256(blob.encode()).hexdigest()[:KEY_LENGTH]
 
 
+GENES = (
+    "d_model",
+    "n_layers",
+    "mixers",
+    "embedding",
+    "n_bases",
+    "wavelet",
+    "ffn_mult",
+    "spectral_share",
+    "n_heads",
+)
+
+
+def is_baseline(genome: Genome) -> bool:
+    """The plain transformer: every layer attention, a table embedding, an all-MLP FFN (α = 0)."""
+    a = genome.arch
+    return set(a.mixers) == {"attention"} and a.embedding == "table" and a.spectral_share == 0
+
+
+def genes(genome: Genome) -> dict[str, Any]:
+    """The gene summary columns; genes the model does not read are left empty."""
+    a, w = genome.arch, genome.wavelet
+    return {
+        "d_model": a.d_model,
+        "n_layers": a.n_layers,
+        "mixers": ",".join(a.mixers),
+        "embedding": a.embedding,
+        "n_bases": len(genome.basis) if a.embedding != "table" else 0,
+        "wavelet": f"{w.name}/{w.levels}/{w.mixing}" if "wavelet" in a.mixers else None,
+        "ffn_mult": a.ffn_mult,
+        "spectral_share": a.spectral_share,
+        "n_heads": a.n_heads if "attention" in a.mixers else None,
+    }
+
+
 def describe(g: Genome) -> str:
     """One line: width, layers, wavelet (if used), embedding and basis size.
 

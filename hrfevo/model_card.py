@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from huggingface_hub import CardData, EvalResult, ModelCard, ModelCardData
 
-from hrfevo.api import Record, genes
-from hrfevo.genome import Genome, describe
-from hrfevo.markdown import code_block, plural, table
+from hrfevo.genome import Genome, describe, genes
+from hrfevo.problem import Record
+from hrfevo.reporting.markdown import code_block, plural, table
 from hrfevo.versions import versions
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def _selection(plan: ExportPlan, m: dict[str, Any]) -> str:
             f"(relative gap {m['journal_val_loss_gap']:.2e}): {verdict}."
         )
     return (
-        f"## How it was selected\n\n`--select {plan.selection}`: {plan.selection.explain()}. "
+        f"## How it was selected\n\n`--select {plan.choice}`: {plan.choice.explain()}. "
         f"Genome {key}, evaluated in generation {plan.record['generation']}.\n\n{how}"
     )
 

@@ -30,8 +30,6 @@ from hrfevo.errors import UsageError
 from hrfevo.genome import Genome
 from hrfevo.space import SearchSpace
 
-Record = dict[str, Any]
-
 
 def gene_params(genome: Genome, space: SearchSpace) -> dict[str, tuple[Any, BaseDistribution]]:
     """The genes the model reads, each with its distribution in the run's space."""

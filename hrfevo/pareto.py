@@ -32,10 +32,9 @@ import numpy as np
 import pandas as pd
 
 from hrfevo.fidelity import kendall_tau, spearman
-from hrfevo.problem import Problem
+from hrfevo.problem import Problem, Record
+from hrfevo.rundir import FIDELITY, HYPERVOLUME, PARETO
 from hrfevo.storage import atomic_write_text
-
-Record = dict[str, Any]
 
 
 def genomes(records: list[Record]) -> list[Record]:
@@ -90,7 +89,6 @@ def hypervolume(members: list[Record], problem: Problem) -> float:
     return float(moocore.hypervolume(points, ref=np.array(problem.hv_reference, dtype=float)))
 
 
-PARETO, HYPERVOLUME, FIDELITY = "pareto.csv", "hypervolume.csv", "fidelity.csv"
 PARETO_FIRST = ["generation", "key", "rung"]  # then the objectives, then the other metrics
 HV_COLUMNS = ["generation", "hypervolume", "front_size", "evaluations", "failures"]
 FIDELITY_COLUMNS = ["generation", "rung_from", "rung_to", "n", "kendall_tau", "spearman"]

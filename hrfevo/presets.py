@@ -2,13 +2,15 @@
 
 Plain data, importable without torch, so the CLI can offer the names as choices. The values a
 preset resolves to (its population, generations, space and budget, with the `RunConfig`
-defaults it keeps) are tabulated by `table()`, for `hrfevo run --help` and the README.
+defaults it keeps) are tabulated by `hrfevo.commands.run.presets_table`, for `hrfevo run
+--help` and the README.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
+
+DEFAULT = "tiny"  # the preset of a run that names none
 
 PRESETS: dict[str, dict[str, Any]] = {
     # For tests and CI: a few seconds of work on one core, start-up included.
@@ -56,41 +58,3 @@ PRESETS: dict[str, dict[str, Any]] = {
         "fidelity": {"rungs": [600, 1200, 3200], "promote": 1 / 3, "forecast_from": 400},
     },
 }
-
-COLUMNS = ("preset", "population × generations", "executor", "space", "budget")  # of table()
-
-
-def table() -> list[tuple[str, ...]]:
-    """One row per preset, as it resolves (imports torch: call it when the help is shown)."""
-    from hrfevo.config import resolve
-
-    rows: list[tuple[str, ...]] = []
-    for name in PRESETS:
-        cfg = resolve(name, None, {})
-        space, budget, ladder = cfg.space, cfg.train_config(), cfg.ladder()
-        layers = "–".join(map(str, space.n_layers))
-        bases = "–".join(map(str, space.n_bases))
-        steps = f"{budget.steps} steps"
-        if ladder:
-            share = Fraction(ladder.promote).limit_denominator(100)
-            early = f"rung 0 forecast from {ladder.forecast_from}; " if ladder.forecast_from else ""
-            steps = f"{'/'.join(map(str, ladder.rungs))} steps ({early}best {share} promoted)"
-        rows.append(
-            (
-                name,
-                f"{cfg.population} × {cfg.generations}",
-                cfg.executor,
-                f"seq_len {space.seq_len}, d_model {'/'.join(map(str, space.d_model))}, "
-                f"{layers} layers, {bases} bases",
-                f"{steps}, batch {budget.batch_size}, lr {budget.lr:g}, "
-                f"{budget.eval_tokens} eval tokens",
-            )
-        )
-    return rows
-
-
-def markdown() -> str:
-    """`table()` as a Markdown table (the README's presets table is this, verbatim)."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join((f"`{r[0]}`", *r[1:])) + " |" for r in table()]
-    return "\n".join(lines)

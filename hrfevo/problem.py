@@ -12,15 +12,15 @@ the state an evaluation at the rung below returned as `result["state"]`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from hrfevo.encoding import Encoding
-
 Candidate = dict[str, Any]
 Objectives = tuple[float, ...]
+Record = dict[str, Any]  # one evaluation's result, as the journal keeps it (`hrfevo.rundir`)
+Params = dict[str, Any]  # an assignment of an `Encoding`'s parameters
 
 
 class Problem(ABC):
@@ -84,3 +84,38 @@ class Problem(ABC):
         return objectives
 
     hv_reference: Objectives
+
+
+# Fixed-length encodings, for samplers that need a static search space (Optuna's model a fixed
+# set of named parameters: categorical choices, integer or float ranges). Each problem that
+# offers one keeps it beside itself: `problems.unit_cube.UnitCubeEncoding`,
+# `problems.spectral.GenomeEncoding`.
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: a categorical over `choices`, or a range [low, high] of ints or floats."""
+
+    name: str
+    choices: tuple[Any, ...] = ()
+    low: float = 0.0
+    high: float = 1.0
+    integer: bool = False
+
+    @property
+    def categorical(self) -> bool:
+        return bool(self.choices)
+
+
+class Encoding(ABC):
+    """A problem's candidates as a fixed list of parameters."""
+
+    params: list[Param]
+
+    @abstractmethod
+    def decode(self, params: Params) -> Candidate:
+        """The candidate an assignment of every parameter stands for (always a valid one)."""
+
+    @abstractmethod
+    def encode(self, x: Candidate) -> Params:
+        """An assignment that decodes to x (to a candidate with x's key)."""

@@ -1,9 +1,9 @@
 """A run directory's file names, and the bounds of what its journal and checkpoint hold.
 
 The one place for both: the writers (`hrfevo.search`, `hrfevo.run`, `hrfevo.executor`'s
-records) take the names from here, and every reader checks each record and the checkpoint
-against the bounds here (`check_record`, `check_checkpoint`) before it trusts a value. The
-derived logs' names are `hrfevo.pareto`'s (PARETO, HYPERVOLUME, FIDELITY).
+records, `hrfevo.pareto`'s logs) take the names from here, and every reader checks each record
+and the checkpoint against the bounds here (`check_record`, `check_checkpoint`) before it
+trusts a value.
 
 A check names the file, the line (journal) and the field, and raises a UsageError: a bad file
 is refused, never rewritten; the user fixes or truncates it and runs again.
@@ -22,6 +22,9 @@ RUN_FILE = "run.json"  # the resolved config, seed genomes, corpus and versions 
 JOURNAL = "journal.jsonl"  # one fsynced line per finished evaluation
 CHECKPOINT = "checkpoint.json"  # generation, limits, population, archive, RNG states
 STATES = "states"  # the training states that promoted genomes continue from
+PARETO = "pareto.csv"  # the reported front of every generation (`hrfevo.pareto.front`)
+HYPERVOLUME = "hypervolume.csv"  # its hypervolume, front size and evaluations by generation
+FIDELITY = "fidelity.csv"  # with a ladder: rank agreement between rungs, by generation
 RUNS = Path("populations")  # where `hrfevo run` puts run directories, and `runs` looks
 
 # Every field `hrfevo.executor`'s records may hold ("traceback": a failure's; "attempts": the

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +24,7 @@ from model import (
     MAX_FFN_MULT,
     MAX_SIZES,
     MIXER_CHOICES,
+    BasisSpec,
     ModelConfig,
     fail,
     is_int,
@@ -32,9 +34,12 @@ from model import (
     wavelet_aliases,
 )
 
-# Basis frequencies stay half a cycle below Nyquist (D/2), where a sine of some phases samples
-# to all zeros on the grid.
+# Basis frequencies, in cycles across the embedding axis: at least MIN_FREQUENCY (slower, a
+# function is all but constant over the D coordinates), and half a cycle below Nyquist (D/2),
+# where a sine of some phases samples to all zeros on the grid.
+MIN_FREQUENCY = 0.05
 NYQUIST_MARGIN = 0.5
+DECIMALS = 4  # genes are rounded so that a genome's JSON (and its key) is stable
 WHERE = "space"  # how its errors name a field: space.d_model=[64, 16]: ...
 
 
@@ -235,6 +240,8 @@ class SearchSpace:
             lo, hi = getattr(self, name)
             if not lo <= getattr(a, name) <= hi:
                 out.append(f"arch.{name}={getattr(a, name)} outside [{lo}, {hi}]")
+            if round(getattr(a, name), DECIMALS) != getattr(a, name):
+                out.append(f"arch.{name}={getattr(a, name)} has more than {DECIMALS} decimals")
         heads = self.heads_for(a.d_model) or self.n_heads
         if a.n_heads not in heads:
             out.append(f"arch.n_heads={a.n_heads} not in {heads}")
@@ -262,10 +269,15 @@ class SearchSpace:
             return out
         for i, b in enumerate(g.basis):
             why = b.problem(g.arch.d_model)
-            if why is None and b.frequency > g.arch.d_model / 2 - NYQUIST_MARGIN:
+            low, high = frequency_range(g.arch.d_model)
+            if why is None and b.frequency < low:
+                why = f"frequency {b.frequency} below the lowest allowed, {low}"
+            if why is None and b.frequency > high:
                 why = f"frequency {b.frequency} within {NYQUIST_MARGIN} of Nyquist"
             if why is None and b.family not in self.basis_families:
                 why = f"family {b.family!r} not in {self.basis_families}"
+            if why is None:
+                why = _form_problem(b)
             if why:
                 out.append(f"basis[{i}]: {why}")
         return out
@@ -277,3 +289,26 @@ class SearchSpace:
     def from_dict(cls, d: dict[str, Any]) -> SearchSpace:
         reject_unknown_fields(cls, d, "space")
         return cls(**d)
+
+
+def frequency_range(d_model: int) -> tuple[float, float]:
+    """The basis frequencies a genome of width d_model may hold, [low, high] in cycles: what the
+    space checks, `repair` clamps to and the fixed-length encoding spans."""
+    return MIN_FREQUENCY, d_model / 2 - NYQUIST_MARGIN
+
+
+def _form_problem(b: BasisSpec) -> str | None:
+    """Why a basis function, valid otherwise, is not in the form `repair` writes (so that repair
+    would move it), or None: a phase in [0, 2π), genes its family does not read at their
+    defaults, and every gene rounded to DECIMALS."""
+    family = FAMILIES[b.family]
+    if not 0.0 <= b.phase < 2 * math.pi:
+        return f"phase {b.phase} outside [0, 2π)"
+    if not family.shape_range and b.shape != 0.0:
+        return f"shape {b.shape}: {b.family} reads no shape, so it must be 0"
+    if not family.uses_center and b.center != 0.5:
+        return f"center {b.center}: {b.family} reads no center, so it must be 0.5"
+    for name in ("frequency", "phase", "shape", "center"):
+        if round(getattr(b, name), DECIMALS) != getattr(b, name):
+            return f"{name} {getattr(b, name)} has more than {DECIMALS} decimals"
+    return None

@@ -12,7 +12,7 @@ so a run may pass a limit by up to one generation's evaluations.
 What each limit counts (`Spent`), at the last checkpoint:
 - generations: the generations finished;
 - evaluations: the journal's records of those generations, every rung counting, as
-  `hrfevo.curves` counts them (a genome proposed again is reused, not counted again);
+  `hrfevo.reporting.curves` counts them (a genome proposed again is reused, not counted again);
 - cpu_seconds: `cpu_seconds` of those records, the one clock on which benchmarks compare
   searches at equal cost;
 - wall_seconds: the wall time spent in `Search.run`, by this process and, as the checkpoint

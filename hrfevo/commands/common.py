@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hrfevo.errors import UsageError
 from hrfevo.executors import EXECUTORS
-from hrfevo.presets import PRESETS
+from hrfevo.presets import DEFAULT, PRESETS
 from hrfevo.units import seconds
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--preset",
         choices=list(PRESETS),
-        help="the settings to start from (default: tiny; `hrfevo run --help` lists them)",
+        help=f"the settings to start from (default: {DEFAULT}; `hrfevo run --help` lists them)",
     )
     p.add_argument(
         "--data",

@@ -39,11 +39,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import json
 
-    from hrfevo.exporter import export
+    from hrfevo.exporter import METRICS_FILE, export
 
     _check_flags(args)
     out = export(args.run_dir, args.out, args.select, args.retrain_steps, args.device, None)
-    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    m = json.loads((out / METRICS_FILE).read_text(encoding="utf-8"))
     test = f", test_loss {m['test_loss']:.4f}" if m["test_loss"] is not None else ""
     print(
         f"exported {m['key']} ({m['select']}, {m['training']}) -> {out}: val_loss "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hrfevo.reporter import FORMATS
+from hrfevo.reporting.reporter import FORMATS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hrfevo.reporter import compare, report
+    from hrfevo.reporting.reporter import compare, report
 
     if len(args.run_dirs) == 1:
         out = report(args.run_dirs[0], args.out, args.format)

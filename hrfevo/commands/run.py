@@ -19,6 +19,7 @@ import shlex
 import sys
 import textwrap
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ from hrfevo.commands.common import (
     naming_flags,
     resume_hint,
 )
+from hrfevo.presets import PRESETS
 from hrfevo.strategies import STRATEGIES
 
 if TYPE_CHECKING:
@@ -84,10 +86,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def epilog() -> str:
     """The presets as they resolve (RunConfig defaults included): computed when shown."""
-    from hrfevo.presets import table
-
     lines = ["presets (a config file and flags override any of this):"]
-    for name, size, executor, space, budget in table():
+    for name, size, executor, space, budget in presets_table():
         lines += [
             f"  {name:<6} {size} generations, {executor} executor",
             f"  {'':<6} space   {space}",
@@ -144,3 +144,42 @@ def dry_run(cfg: RunConfig, out: Path, stop: Stop) -> None:
         print(f"# the run stops at {cfg.generations} generations, or earlier at {shown}")
     for line in describe(estimate(cfg), cfg):
         print(textwrap.fill(line, 98, initial_indent="# ", subsequent_indent="#     "))
+
+
+PRESET_COLUMNS = ("preset", "population × generations", "executor", "space", "budget")
+
+
+def presets_table() -> list[tuple[str, ...]]:
+    """One row per preset, as it resolves (imports torch: call it when the help is shown)."""
+    from hrfevo.config import resolve
+
+    rows: list[tuple[str, ...]] = []
+    for name in PRESETS:
+        cfg = resolve(name, None, {})
+        space, budget, ladder = cfg.space, cfg.train_config(), cfg.ladder()
+        layers = "–".join(map(str, space.n_layers))
+        bases = "–".join(map(str, space.n_bases))
+        steps = f"{budget.steps} steps"
+        if ladder:
+            share = Fraction(ladder.promote).limit_denominator(100)
+            early = f"rung 0 forecast from {ladder.forecast_from}; " if ladder.forecast_from else ""
+            steps = f"{'/'.join(map(str, ladder.rungs))} steps ({early}best {share} promoted)"
+        rows.append(
+            (
+                name,
+                f"{cfg.population} × {cfg.generations}",
+                cfg.executor,
+                f"seq_len {space.seq_len}, d_model {'/'.join(map(str, space.d_model))}, "
+                f"{layers} layers, {bases} bases",
+                f"{steps}, batch {budget.batch_size}, lr {budget.lr:g}, "
+                f"{budget.eval_tokens} eval tokens",
+            )
+        )
+    return rows
+
+
+def presets_markdown() -> str:
+    """`presets_table()` as a Markdown table (the README's presets table is this, verbatim)."""
+    lines = ["| " + " | ".join(PRESET_COLUMNS) + " |", "|" + "---|" * len(PRESET_COLUMNS)]
+    lines += ["| " + " | ".join((f"`{r[0]}`", *r[1:])) + " |" for r in presets_table()]
+    return "\n".join(lines)

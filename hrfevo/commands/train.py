@@ -23,8 +23,6 @@ from hrfevo.storage import check_new_dir, finite, staged_dir, write_json
 if TYPE_CHECKING:
     from model import ConfigError, ModelConfig, TrainConfig
 
-METRICS_FILE = "metrics.json"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, metavar="MODEL.json", help="ModelConfig as JSON")
@@ -50,6 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     # heavy imports here, so `hrfevo --help` stays quick
+    from hrfevo.exporter import METRICS_FILE
     from hrfevo.problems.spectral import open_corpus
     from model import ConfigError, train
 

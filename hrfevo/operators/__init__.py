@@ -34,14 +34,13 @@ from hrfevo.operators.mutation import (
     switch_wavelet_family,
     wavelet_family,
 )
-from hrfevo.operators.repair import DECIMALS, MIN_FREQUENCY, repair
+from hrfevo.operators.repair import DECIMALS, repair
 from hrfevo.operators.sampling import random_basis_function, random_genome
 
 __all__ = [
     "DECIMALS",
     "EXTRA_MUTATION_P",
     "MAX_TRIES",
-    "MIN_FREQUENCY",
     "MUTATIONS",
     "Mutation",
     "Rng",

@@ -11,11 +11,8 @@ import math
 import pywt
 
 from hrfevo.genome import ArchGenes, Genome, WaveletGenes
-from hrfevo.space import NYQUIST_MARGIN, SearchSpace
+from hrfevo.space import DECIMALS, SearchSpace, frequency_range
 from model import FAMILIES, BasisSpec, default_basis
-
-MIN_FREQUENCY = 0.05  # cycles across the embedding axis
-DECIMALS = 4  # genes are rounded so that a genome's JSON (and its key) is stable
 
 
 def _clamp(x: float, lo: float, hi: float) -> float:
@@ -77,7 +74,7 @@ def _repair_function(b: BasisSpec, d_model: int, space: SearchSpace) -> BasisSpe
     phase = round(b.phase % (2 * math.pi), DECIMALS)
     return BasisSpec(
         family=family,
-        frequency=_clamp(b.frequency, MIN_FREQUENCY, d_model / 2 - NYQUIST_MARGIN),
+        frequency=_clamp(b.frequency, *frequency_range(d_model)),
         phase=phase if phase < 2 * math.pi else 0.0,  # rounding may land on 2π itself
         shape=_clamp(b.shape, *fam.shape_range) if fam.shape_range else 0.0,
         center=_clamp(b.center, 0.0, 1.0) if fam.uses_center else 0.5,

@@ -1,4 +1,12 @@
-"""HRFEvo's own problem: genomes scored by a proxy training run and their FLOPs per token."""
+"""HRFEvo's own problem: genomes scored by a proxy training run and their FLOPs per token.
+
+`GenomeEncoding`, at the end, gives its genomes the fixed length Optuna's samplers need, with
+*slots*: a mixer for every layer the space allows and five genes for every basis function it
+allows. Slots beyond a genome's depth or basis size are inactive: `decode` ignores them and
+`encode` fills them with defaults. `decode` maps every assignment to a genome in the space
+(through `repair`), and `encode` inverts it on the space's genomes: decode(encode(x)) has x's
+key. Both are pure, so a study rebuilt from stored parameters decodes to the same genomes.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from hrfevo.encoding import GenomeEncoding
 from hrfevo.errors import UsageError
 from hrfevo.fidelity import Fidelity, forecast
-from hrfevo.genome import Genome, describe, to_model_config
+from hrfevo.genome import ArchGenes, Genome, WaveletGenes, describe, to_model_config
 from hrfevo.objectives import OBJECTIVES, REQUIRED
-from hrfevo.operators import mutate, random_genome, siblings
-from hrfevo.problem import Candidate, Objectives, Problem
-from hrfevo.space import SearchSpace
+from hrfevo.operators import mutate, random_genome, repair, siblings
+from hrfevo.problem import Candidate, Encoding, Objectives, Param, Params, Problem
+from hrfevo.space import SearchSpace, frequency_range
 from model import (
+    FAMILIES,
+    BasisSpec,
     Corpus,
     DataError,
     ModelConfig,
@@ -32,6 +41,7 @@ from model import (
 )
 
 LN2 = math.log(2)
+TWO_PI = 2 * math.pi
 
 # Metrics that depend only on (genome, seed, budget); the rest of a result goes to `timings`.
 METRICS = (
@@ -242,3 +252,108 @@ class SpectralProblem(Problem):
             OBJECTIVES[name].hv_value(v, self.space.vocab_size)
             for name, v in zip(self.objective_names, objectives, strict=True)
         )
+
+
+class GenomeEncoding(Encoding):
+    """A `SearchSpace`'s genomes: size, mixer, FFN, embedding, wavelet and basis genes.
+
+    A basis function's frequency is a fraction in [0, 1], log-spaced over the space's frequency
+    range at the chosen width (`space.frequency_range`), so every value is valid at every width;
+    its shape is a fraction of its family's shape range.
+    """
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        s = space
+        self.max_layers, self.max_bases = s.n_layers[1], min(s.n_bases[1], max(s.d_model))
+        self.params = [
+            Param("d_model", choices=tuple(s.d_model)),
+            Param("n_layers", low=s.n_layers[0], high=s.n_layers[1], integer=True),
+            *(Param(f"mixer{i}", choices=tuple(s.mixers)) for i in range(self.max_layers)),
+            Param("ffn_mult", low=s.ffn_mult[0], high=s.ffn_mult[1]),
+            Param("spectral_share", low=s.spectral_share[0], high=s.spectral_share[1]),
+            Param("embedding", choices=tuple(s.embeddings)),
+            Param("n_heads", choices=tuple(s.n_heads)),
+            Param("wavelet", choices=tuple(s.wavelets)),
+            Param("levels", low=s.levels[0], high=s.levels[1], integer=True),
+            Param("mixing", choices=tuple(s.band_mixing)),
+            Param("n_bases", low=s.n_bases[0], high=self.max_bases, integer=True),
+        ]
+        for j in range(self.max_bases):
+            self.params += [
+                Param(f"basis{j}.family", choices=tuple(s.basis_families)),
+                Param(f"basis{j}.frequency"),
+                Param(f"basis{j}.phase", high=TWO_PI),
+                Param(f"basis{j}.shape"),
+                Param(f"basis{j}.center"),
+            ]
+
+    def decode(self, params: Params) -> Candidate:
+        d_model, n_layers = int(params["d_model"]), int(params["n_layers"])
+        arch = ArchGenes(
+            d_model=d_model,
+            n_layers=n_layers,
+            mixers=tuple(params[f"mixer{i}"] for i in range(n_layers)),
+            ffn_mult=float(params["ffn_mult"]),
+            spectral_share=float(params["spectral_share"]),
+            embedding=params["embedding"],
+            n_heads=int(params["n_heads"]),
+        )
+        wavelet = WaveletGenes(params["wavelet"], int(params["levels"]), params["mixing"])
+        n_bases = min(int(params["n_bases"]), d_model)
+        basis = tuple(self._basis_function(params, j, d_model) for j in range(n_bases))
+        return repair(Genome(basis, wavelet, arch), self.space).to_dict()
+
+    def _basis_function(self, params: Params, j: int, d_model: int) -> BasisSpec:
+        family = params[f"basis{j}.family"]
+        shape_range = FAMILIES[family].shape_range
+        lo, hi = shape_range or (0.0, 0.0)
+        return BasisSpec(
+            family=family,
+            frequency=_log_lerp(float(params[f"basis{j}.frequency"]), *frequency_range(d_model)),
+            phase=float(params[f"basis{j}.phase"]),
+            shape=lo + float(params[f"basis{j}.shape"]) * (hi - lo),
+            center=float(params[f"basis{j}.center"]),
+        )
+
+    def encode(self, x: Candidate) -> Params:
+        g = repair(Genome.from_dict(x), self.space)
+        a, w = g.arch, g.wavelet
+        mixers = list(a.mixers) + [a.mixers[-1]] * (self.max_layers - a.n_layers)
+        params: Params = {
+            "d_model": a.d_model,
+            "n_layers": a.n_layers,
+            **{f"mixer{i}": m for i, m in enumerate(mixers)},
+            "ffn_mult": a.ffn_mult,
+            "spectral_share": a.spectral_share,
+            "embedding": a.embedding,
+            "n_heads": a.n_heads,
+            "wavelet": w.name,
+            "levels": w.levels,
+            "mixing": w.mixing,
+            # a table embedding may carry no basis: it reads none, so any count decodes alike
+            "n_bases": max(len(g.basis), self.space.n_bases[0]),
+        }
+        for j in range(self.max_bases):
+            params |= self._encode_function(g.basis[j] if j < len(g.basis) else None, j, a)
+        return params
+
+    def _encode_function(self, b: BasisSpec | None, j: int, a: ArchGenes) -> Params:
+        if b is None:  # an inactive slot
+            b = BasisSpec(self.space.basis_families[0], frequency=1.0)
+        lo, hi = FAMILIES[b.family].shape_range or (0.0, 0.0)
+        return {
+            f"basis{j}.family": b.family,
+            f"basis{j}.frequency": _log_fraction(b.frequency, *frequency_range(a.d_model)),
+            f"basis{j}.phase": b.phase,
+            f"basis{j}.shape": (b.shape - lo) / (hi - lo) if hi > lo else 0.0,
+            f"basis{j}.center": b.center,
+        }
+
+
+def _log_lerp(t: float, lo: float, hi: float) -> float:
+    return math.exp(math.log(lo) + t * (math.log(hi) - math.log(lo)))
+
+
+def _log_fraction(v: float, lo: float, hi: float) -> float:
+    return min(max((math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)), 0.0), 1.0)

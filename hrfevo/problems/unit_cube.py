@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hrfevo.encoding import UnitCubeEncoding
-from hrfevo.problem import Candidate, Objectives, Problem
+from hrfevo.problem import Candidate, Encoding, Objectives, Param, Params, Problem
 
 # Chosen on ZDT1-3 and DTLZ2 by benchmarks/nsga2.py (reports/nsga2.md): crossing every pair
 # proposes no clones (at 0.9, 3.6% of children were unmutated copies of a parent) and ranked
@@ -120,3 +119,16 @@ class UnitCubeProblem(Problem):
 
     def encoding(self) -> UnitCubeEncoding:
         return UnitCubeEncoding(self.n_dim)
+
+
+class UnitCubeEncoding(Encoding):
+    """Candidates {"x": [x0, ..., xn-1]} on [0, 1]^n, one float parameter per coordinate."""
+
+    def __init__(self, n_dim: int) -> None:
+        self.params = [Param(f"x{i}") for i in range(n_dim)]
+
+    def decode(self, params: Params) -> Candidate:
+        return {"x": [round(float(params[p.name]), 12) for p in self.params]}
+
+    def encode(self, x: Candidate) -> Params:
+        return {p.name: float(v) for p, v in zip(self.params, x["x"], strict=True)}

@@ -7,7 +7,7 @@ sampler's state is therefore a function of the checkpoint alone: a resumed run r
 same study with the same seed and proposes exactly what the uninterrupted run proposed. With
 μ trials pending at once, TPE's `constant_liar` keeps them from piling onto one point.
 
-Candidates are encoded at a fixed length (`Problem.encoding`, see `hrfevo.encoding`). Optuna
+Candidates are encoded at a fixed length (`Problem.encoding`, see `hrfevo.problem.Encoding`). Optuna
 sees each trial in the space the hypervolume is measured in (`Problem.hv_point`: log
 perplexity, log FLOPs), both minimised. A failed candidate is a failed trial. With a fidelity
 ladder, a genome scored at the top rung is a complete trial, and one the ladder has not
@@ -34,9 +34,8 @@ from optuna.distributions import (
 from optuna.study import StudyDirection
 from optuna.trial import TrialState, create_trial
 
-from hrfevo.encoding import Encoding, Param
 from hrfevo.fidelity import Fidelity, Score
-from hrfevo.problem import Candidate, Problem
+from hrfevo.problem import Candidate, Encoding, Param, Problem
 from hrfevo.strategies.nsga2 import select, unique
 from hrfevo.strategy import Member, Strategy
 

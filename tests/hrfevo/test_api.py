@@ -131,8 +131,7 @@ def test_a_directory_that_is_not_a_run_is_a_usage_error(tmp_path: Path) -> None:
 def test_the_baseline_is_attention_with_a_table_and_no_spectral_ffn() -> None:
     from dataclasses import replace
 
-    from hrfevo.api import is_baseline
-    from hrfevo.genome import transformer_genome
+    from hrfevo.genome import is_baseline, transformer_genome
 
     g = transformer_genome()
     assert is_baseline(g)

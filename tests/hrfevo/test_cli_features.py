@@ -21,11 +21,12 @@ import torch
 import hrfevo
 from hrfevo import cli
 from hrfevo.commands import COMMANDS, generate
+from hrfevo.commands.run import presets_markdown, presets_table
 from hrfevo.config import resolve
 from hrfevo.estimate import Estimate, Measured, evaluations
 from hrfevo.executors.serial import SerialExecutor
 from hrfevo.genome import describe
-from hrfevo.presets import PRESETS, markdown, table
+from hrfevo.presets import PRESETS
 from hrfevo.problems.zdt import ZDT1
 from hrfevo.progress import Progress
 from hrfevo.search import Search
@@ -84,7 +85,7 @@ def test_run_help_shows_each_presets_settings_and_the_fixed_texts(
 ) -> None:
     out = run_cli(["run", "--help"], capsys)[1]
     flat = " ".join(out.split())
-    for name, size, executor, space, budget in table():
+    for name, size, executor, space, budget in presets_table():
         cfg = resolve(name, None, {})
         assert size == f"{cfg.population} × {cfg.generations}" and executor == cfg.executor
         assert f"{name} {size} generations, {executor} executor" in flat
@@ -109,7 +110,7 @@ def test_every_path_the_readme_names_is_in_the_repo() -> None:
 
 def test_the_readme_shows_the_presets_the_notation_and_every_command() -> None:
     text = README.read_text(encoding="utf-8")
-    assert markdown() in text, "README's presets table differs from hrfevo.presets.markdown()"
+    assert presets_markdown() in text, "README's presets table differs from presets_markdown()"
     for line in ("<!-- ci: install -->", "<!-- ci: test -->"):
         assert line in text
     example = status_example()

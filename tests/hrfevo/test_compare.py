@@ -14,12 +14,18 @@ import pytest
 
 from hrfevo.api import RunData, load_run
 from hrfevo.cli import main
-from hrfevo.comparison import at_cost, check_comparable, hypervolume_overlay, labels, pareto_overlay
 from hrfevo.config import resolve
-from hrfevo.curves import hypervolume_curve
 from hrfevo.errors import UsageError
 from hrfevo.pareto import hypervolume
-from hrfevo.reporter import _compare_name, compare
+from hrfevo.reporting.comparison import (
+    at_cost,
+    check_comparable,
+    hypervolume_overlay,
+    labels,
+    pareto_overlay,
+)
+from hrfevo.reporting.curves import hypervolume_curve
+from hrfevo.reporting.reporter import _compare_name, compare
 from hrfevo.run import start
 
 FILES = ["curves.csv", "hypervolume.png", "pareto.png", "summary.md"]

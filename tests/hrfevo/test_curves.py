@@ -1,4 +1,4 @@
-"""hrfevo.curves: the hypervolume after each evaluation, of the (top rung's) front."""
+"""hrfevo.reporting.curves: the hypervolume after each evaluation, of the (top rung's) front."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from hrfevo.api import RunData
-from hrfevo.curves import CURVE_COLUMNS, curve, hypervolume_curve
 from hrfevo.pareto import front, hypervolume
 from hrfevo.problem import Objectives, Problem
+from hrfevo.reporting.curves import CURVE_COLUMNS, curve, hypervolume_curve
 
 
 class Ladder(Problem):

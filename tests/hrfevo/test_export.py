@@ -13,9 +13,9 @@ from huggingface_hub import ModelCard
 
 import hrfevo
 from hrfevo.api import RunData
+from hrfevo.choice import knee, parse_select
 from hrfevo.cli import main
 from hrfevo.genome import Genome
-from hrfevo.selection import knee, parse_select
 from model import SpectralLM
 from model.data import load_corpus
 from model.train import evaluate
@@ -149,8 +149,8 @@ def test_the_model_cards_sample_is_what_generate_prints(
     knee_export: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from hrfevo.exporter import SAMPLE
-    from hrfevo.markdown import code_block
     from hrfevo.model_card import printable
+    from hrfevo.reporting.markdown import code_block
 
     s = read_json(knee_export / "metrics.json")["sample"]
     assert {k: s[k] for k in SAMPLE} == SAMPLE and s["text"].startswith(s["prompt"])

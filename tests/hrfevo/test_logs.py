@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from hrfevo.executors.serial import SerialExecutor
-from hrfevo.pareto import HYPERVOLUME, PARETO, Logs, generation_logs
+from hrfevo.pareto import Logs, generation_logs
 from hrfevo.problem import Candidate
 from hrfevo.problems import ZDT1
+from hrfevo.rundir import HYPERVOLUME, PARETO
 from hrfevo.search import Search
 from hrfevo.strategies.nsga2 import NSGA2
 

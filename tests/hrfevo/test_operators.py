@@ -24,7 +24,7 @@ from hrfevo.operators import (
 )
 from hrfevo.problems import SpectralProblem
 from hrfevo.space import SearchSpace
-from model import SpectralLM
+from model import FAMILIES, SpectralLM
 from model.train import TrainConfig
 from model.wavelets import canonical_wavelet, wavelet_aliases
 
@@ -261,3 +261,47 @@ def test_wavelet_mutations_never_pick_an_alias(op: Any, name: str) -> None:
                 assert child.key != start.key
                 tried += 1
     assert tried
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    gene=st.sampled_from(["frequency", "phase", "shape", "center", "ffn_mult", "spectral_share"]),
+    t=st.floats(-0.2, 1.0),
+    decimals=st.integers(1, 7),
+)
+def test_a_genome_the_space_accepts_is_a_fixed_point_of_repair(
+    seed: int, gene: str, t: float, decimals: int
+) -> None:
+    """Repair moves nothing `SearchSpace.problems` passes: a gene set anywhere in (or a little
+    below) its range, to any number of decimals, is either refused or left as it is. A seed
+    genome once passed the check at frequency 0.01, and repair moved it to 0.05."""
+    space, rng = SPACES["default"], np.random.default_rng(seed)
+    g = random_genome(space, rng)
+    while not g.basis or not FAMILIES[g.basis[0].family].shape_range:
+        g = random_genome(space, rng)
+    b, a = g.basis[0], g.arch
+    ranges = {
+        "frequency": (0.0, a.d_model / 2),
+        "phase": (0.0, 2 * np.pi),
+        "shape": FAMILIES[b.family].shape_range,
+        "center": (0.0, 1.0),
+        "ffn_mult": tuple(space.ffn_mult),
+        "spectral_share": tuple(space.spectral_share),
+    }
+    lo, hi = ranges[gene]
+    value = max(round(lo + t * (hi - lo), decimals), 0.0)
+    if gene in ("ffn_mult", "spectral_share"):
+        h = replace(g, arch=replace(a, **{gene: value}))
+    else:
+        h = replace(g, basis=(replace(b, **{gene: value}), *g.basis[1:]))
+    if not space.problems(h):
+        assert repair(h, space) == h, f"{gene}={value} passes the space but repair moves it"
+
+
+def test_a_frequency_below_the_lowest_is_refused_by_the_space() -> None:
+    space = SPACES["default"]
+    g = random_genome(space, np.random.default_rng(0))
+    low = replace(g, basis=(replace(g.basis[0], frequency=0.01), *g.basis[1:]))
+    assert any("frequency 0.01 below" in p for p in space.problems(low))
+    assert repair(low, space) != low

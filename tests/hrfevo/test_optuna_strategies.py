@@ -13,11 +13,11 @@ import optuna
 import pytest
 
 from hrfevo.config import PRESETS, resolve
-from hrfevo.encoding import GenomeEncoding, Param
 from hrfevo.fidelity import Score
 from hrfevo.genome import Genome
 from hrfevo.operators import random_genome
-from hrfevo.problem import Candidate
+from hrfevo.problem import Candidate, Param
+from hrfevo.problems.spectral import GenomeEncoding
 from hrfevo.problems.zdt import ZDT1
 from hrfevo.run import baseline_genome, make_problem
 from hrfevo.space import SearchSpace

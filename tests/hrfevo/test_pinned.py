@@ -46,7 +46,9 @@ def record_run(out: Path) -> dict[str, Any]:
     journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
     summary = (out / "report" / "summary.md").read_text().splitlines()
     return {
-        "journal": [{k: v for k, v in r.items() if k not in ("timings", "worker")} for r in journal],
+        "journal": [
+            {k: v for k, v in r.items() if k not in ("timings", "worker")} for r in journal
+        ],
         "logs": {name: list(csv.reader((out / name).open())) for name in LOGS},
         "archive": json.loads((out / "checkpoint.json").read_text())["archive"],
         "summary": [line for line in summary if not line.startswith(VOLATILE)],

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from hrfevo.api import RunData, load_run
+from hrfevo.choice import knee
 from hrfevo.cli import main
-from hrfevo.markdown import code_block, plural, table
-from hrfevo.plots import hypervolume_figure, pareto_figure, short_keys
-from hrfevo.reporter import report
-from hrfevo.selection import knee
+from hrfevo.reporting.markdown import code_block, plural, table
+from hrfevo.reporting.plots import hypervolume_figure, pareto_figure, short_keys
+from hrfevo.reporting.reporter import report
 from tests.hrfevo.damage import copy_with_failure, empty_copy
 
 FILES = ["hypervolume.png", "pareto.png", "summary.md"]

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from hrfevo.errors import UsageError
-from hrfevo.problem import Problem
+from hrfevo.problem import Problem, Record
 
-Record = dict[str, Any]
 MODES = ("knee", "min-perplexity", "max-flops:N", "key:KEY")
 EXPLAIN = {
     "knee": "the knee of the final front: the member nearest the ideal point once log_V "
@@ -32,7 +30,7 @@ EXPLAIN = {
 
 
 @dataclass(frozen=True)
-class Selection:
+class Choice:
     mode: str  # "knee", "min-perplexity", "max-flops" or "key"
     budget: float | None = None  # max-flops: FLOPs per token allowed
     key: str | None = None  # key: the genome's key
@@ -53,11 +51,11 @@ class Selection:
         return EXPLAIN[self.mode]
 
 
-def parse_select(text: str) -> Selection:
+def parse_select(text: str) -> Choice:
     """Parse a --select value; a malformed one is a UsageError listing the forms."""
     mode, _, arg = text.partition(":")
     if text in ("knee", "min-perplexity"):
-        return Selection(text)
+        return Choice(text)
     if mode == "max-flops" and arg:
         try:
             budget = float(arg)
@@ -65,13 +63,13 @@ def parse_select(text: str) -> Selection:
             budget = math.nan
         if not (math.isfinite(budget) and budget > 0):
             raise UsageError(f"--select {text}: N must be a positive number of FLOPs per token")
-        return Selection("max-flops", budget=budget)
+        return Choice("max-flops", budget=budget)
     if mode == "key" and arg:
-        return Selection("key", key=arg)
+        return Choice("key", key=arg)
     raise UsageError(f"--select {text!r}: choose {', '.join(MODES)}")
 
 
-def choose(sel: Selection, front: list[Record], records: list[Record], problem: Problem) -> Record:
+def choose(sel: Choice, front: list[Record], records: list[Record], problem: Problem) -> Record:
     """The record `sel` picks: from `front`, or from `records` for key:KEY. UsageError if none."""
     if sel.mode == "key":
         return _by_key(str(sel.key), records)

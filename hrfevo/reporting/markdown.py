@@ -1,4 +1,4 @@
-"""Small Markdown helpers shared by the run report (`hrfevo.reporter`) and the model card."""
+"""Small Markdown helpers shared by the run report (`reporter`) and the model card."""
 
 from __future__ import annotations
 

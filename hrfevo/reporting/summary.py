@@ -1,4 +1,4 @@
-"""summary.md of one run's report (`hrfevo.reporter.report`): the run at a glance.
+"""summary.md of one run's report (`hrfevo.reporting.reporter.report`): the run at a glance.
 
 Overview, configuration, evaluations per generation, failures, the final front (each key's
 short prefix in bold, as pareto.png labels the points), with a ladder the provisional fronts
@@ -15,9 +15,9 @@ import pandas as pd
 import yaml
 
 from hrfevo.api import RunData
-from hrfevo.markdown import figure, plural, table
-from hrfevo.plots import short_keys
-from hrfevo.selection import knee
+from hrfevo.choice import knee
+from hrfevo.reporting.markdown import figure, plural, table
+from hrfevo.reporting.plots import short_keys
 
 TOP = 10  # front members listed
 FEW_FAILURES = 5  # more are also counted by error

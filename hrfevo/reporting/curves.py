@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from hrfevo.api import Record, RunData
+from hrfevo.api import RunData
 from hrfevo.pareto import front, hypervolume
-from hrfevo.problem import Problem
+from hrfevo.problem import Problem, Record
 from hrfevo.stop import evaluation_seconds
 
 CURVE_COLUMNS = (

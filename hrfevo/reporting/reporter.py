@@ -2,17 +2,17 @@
 
 One run, by default into reports/<run name>/:
 
-    pareto.png       perplexity against FLOPs per token, fronts by generation (hrfevo.plots)
+    pareto.png       perplexity against FLOPs per token, fronts by generation (`plots`)
     hypervolume.png  hypervolume per generation, with the evaluations done by then
     fidelity.png     with a fidelity ladder: Kendall τ between rungs per generation
     summary.md       config, evaluation counts, failures, the front (keys as in pareto.png)
 
 Several runs (strategies, seeds; same objectives, space and corpus), by default into
-reports/compare-<names>/ (`hrfevo.comparison`):
+reports/compare-<names>/ (`comparison`):
 
     pareto.png       every run's final front on one plot
     hypervolume.png  hypervolume against evaluations and against CPU-seconds
-    curves.csv       those curves, one row per evaluation of each run (hrfevo.curves)
+    curves.csv       those curves, one row per evaluation of each run (hrfevo.reporting.curves)
     summary.md       one row per run, with the hypervolume each reached at equal cost
 
 `fmt` ("svg", "pdf") replaces png. A report is derived from the run directories alone and
@@ -54,8 +54,8 @@ def report(run: str | Path | RunData, out: str | Path | None = None, fmt: str = 
 
     A run in which every evaluation failed gets a summary.md of its failures and no figures.
     """
-    from hrfevo.plots import fidelity_figure, hypervolume_figure, pareto_figure
-    from hrfevo.summary import summary
+    from hrfevo.reporting.plots import fidelity_figure, hypervolume_figure, pareto_figure
+    from hrfevo.reporting.summary import summary
 
     _check_format(fmt)
     data = _load(run)
@@ -83,7 +83,7 @@ def compare(
     (UsageError) before anything is written.
     """
     from hrfevo import comparison
-    from hrfevo.curves import hypervolume_curve
+    from hrfevo.reporting.curves import hypervolume_curve
 
     _check_format(fmt)
     data = [_load(r) for r in runs]

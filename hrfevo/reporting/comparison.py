@@ -7,7 +7,7 @@ pareto_overlay:      every run's final front on one perplexity-against-FLOPs plo
 hypervolume_overlay: hypervolume against evaluations and against CPU-seconds, one line a run.
 
 With a fidelity ladder, a run counts only the genomes it trained to its top rung, here as in
-`hrfevo.curves` (why: that module's docstring).
+`hrfevo.reporting.curves` (why: that module's docstring).
 curves_table, summary: curves.csv and summary.md.
 """
 
@@ -24,9 +24,9 @@ from matplotlib.figure import Figure
 
 from hrfevo.api import RunData
 from hrfevo.errors import UsageError
-from hrfevo.markdown import figure, table
 from hrfevo.pareto import hypervolume
-from hrfevo.plots import (
+from hrfevo.reporting.markdown import figure, table
+from hrfevo.reporting.plots import (
     X_LABEL,
     Y_LABEL,
     X,
@@ -103,7 +103,7 @@ def top_rung(run: RunData) -> pd.DataFrame:
 
 def pareto_overlay(runs: list[RunData], names: list[str]) -> Figure:
     """Each run's front: of the genomes it trained to its top rung (all of them without a
-    ladder), as its own report and `hrfevo.curves` have it."""
+    ladder), as its own report and `hrfevo.reporting.curves` have it."""
     fig = Figure(figsize=(11, 6.5), layout="constrained")
     ax = fig.add_subplot()
     for i, (run, name, colour) in enumerate(zip(runs, names, _colours(len(runs)), strict=True)):

@@ -22,10 +22,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from hrfevo.api import RunData
-from hrfevo.markdown import plural
+from hrfevo.choice import knee
 from hrfevo.objectives import OBJECTIVES
 from hrfevo.problem import Problem
-from hrfevo.selection import knee
+from hrfevo.reporting.markdown import plural
 
 X, Y = "flops_per_token", "perplexity"
 FINAL = "#d62728"  # the final front: red, a hue the earlier generations never take
