@@ -6,7 +6,7 @@
 3. Measures the evaluation overhead of a ~60 s proxy run: the share of its wall time spent
    outside the training steps (loading data, building, drawing batches, evaluating).
 
-    python benchmarks/baseline.py --threads 2
+    python -m benchmarks.baseline --threads 2
 
 `--steps 20 --overhead-seconds 5 --out /tmp/b.md` gives a quick smoke run.
 """
@@ -14,30 +14,30 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from benchmarks.common import NANOGPT_VAL_LOSS, REPORTS, SHAKESPEARE, load_1min, machine_lines
 from model import ModelConfig, SpectralLM
 from model.analysis import SpectralAnalyzer
 from model.data import Corpus, load_corpus
 from model.train import TrainConfig, TrainResult, train
 
-REPO = Path(__file__).resolve().parents[1]
-SHAKESPEARE = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
-NANOGPT_VAL_LOSS = 1.88  # nanoGPT README, "I only have a macbook" run: val loss 1.88 at 2000 iters
 TARGET = 2.0
 
 # nanoGPT's CPU Tiny Shakespeare run: --block_size=64 --batch_size=12 --n_layer=4 --n_head=4
 # --n_embd=128 --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0 (lr 1e-3 from its config).
-SIZE = {"vocab_size": 256, "seq_len": 64, "d_model": 128, "n_layers": 4, "n_heads": 4}
+SIZE: dict[str, Any] = {
+    "vocab_size": 256,
+    "seq_len": 64,
+    "d_model": 128,
+    "n_layers": 4,
+    "n_heads": 4,
+}
 MODELS = {
     "transformer (baseline)": ModelConfig(
         **SIZE, mixer="attention", embedding="table", spectral_share=0.0, dropout=0.0
@@ -57,27 +57,6 @@ MODELS = {
     ),
 }
 OVERHEAD_MODEL = "spectral, wavelet mixers"
-
-
-def machine() -> dict[str, str]:
-    """What the numbers were measured on."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [
-            ln.split(":", 1)[1].strip()
-            for ln in cpuinfo.read_text().splitlines()
-            if ln.startswith("model name")
-        ]
-        cpu = names[0] if names else cpu
-    return {
-        "CPU": cpu,
-        "cores": str(os.cpu_count()),
-        "torch": torch.__version__,
-        "Python": platform.python_version(),
-        "OS": platform.platform(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
 
 
 def budget(steps: int, threads: int, eval_tokens: int) -> TrainConfig:
@@ -208,15 +187,12 @@ def write_report(
         "",
         "Produced by `benchmarks/baseline.py`; rerun it to reproduce. Command:",
         "",
-        f"    python benchmarks/baseline.py --threads {args.threads}",
+        f"    python -m benchmarks.baseline --threads {args.threads}",
         "",
-        "| machine | |",
-        "|---|---|",
-        *(f"| {k} | {v} |" for k, v in machine().items()),
-        f"| torch threads | {args.threads} |",
-        f"| 1-min load average at start / end | {args.load[0]:.2f} / {os.getloadavg()[0]:.2f} |",
+        *args.machine,
+        f"- 1-minute load average when the run ended: {load_1min():.2f}",
         "",
-        *_load_note(args.load[0]),
+        *_load_note(args.load),
         f"Data: `tinyshakespeare.txt` ({split['tokens']:,} bytes, sha256 "
         f"`{split['sha256'][:16]}…`), byte-level tokens, the first 90% for training and the "
         f"last 10% ({split['val_tokens']:,} bytes) for validation, as nanoGPT's prepare.py splits "
@@ -278,9 +254,10 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--overhead-seconds", type=float, default=60.0)
     p.add_argument("--overhead-threads", type=int, default=1)
-    p.add_argument("--out", type=Path, default=REPO / "reports" / "baseline.md")
+    p.add_argument("--out", type=Path, default=REPORTS / "baseline.md")
     args = p.parse_args()
-    args.load = os.getloadavg()  # a shared machine skews the timings; the report says how busy
+    # A shared machine skews the timings: the report says how busy it was when the run started.
+    args.machine, args.load = machine_lines(args.threads), load_1min()
     corpus = load_corpus(args.data, test_fraction=0.0)  # nanoGPT's own 90/10 cut: no test split
     cold = first_optimizer_seconds()
     over = [

@@ -5,8 +5,8 @@ Every number comes from the modules as built (`model.embedding.build_embedding` 
 token of their tied heads, and the conditioning of the basis Φ against a seeds-like fixed
 low-frequency basis.
 
-    python benchmarks/embeddings.py            # V = 1k, 10k, 50k, 100k; D = 768; B = 16, 64
-    python benchmarks/embeddings.py --quick    # V = 1k, B = 16: a smoke run
+    python -m benchmarks.embeddings            # V = 1k, 10k, 50k, 100k; D = 768; B = 16, 64
+    python -m benchmarks.embeddings --quick    # V = 1k, B = 16: a smoke run
 """
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from benchmarks.common import REPORTS, machine_lines
 from model import BasisSpec, ModelConfig
 from model.embedding import SpectralEmbedding, build_embedding
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_lines  # a sibling script, not a package
-
-REPO = Path(__file__).resolve().parents[1]
 D_MODEL = 768
 
 
@@ -161,7 +158,7 @@ def report(counts: list[Count], n_bases_list: list[int], command: str) -> str:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="V = 1000 and B = 16 only")
-    p.add_argument("--out", type=Path, default=REPO / "reports" / "embeddings.md")
+    p.add_argument("--out", type=Path, default=REPORTS / "embeddings.md")
     return p.parse_args(argv)
 
 
@@ -173,7 +170,7 @@ def main(argv: list[str] | None = None) -> Path:
     for vocab in vocabs:
         counts.append(count(vocab, n_bases_list[0], "table"))  # B does not shape a table
         counts += [count(vocab, b, k) for b in n_bases_list for k in ("spectral", "hybrid")]
-    command = "python benchmarks/embeddings.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m benchmarks.embeddings " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report(counts, n_bases_list, command.strip()))
     print(f"wrote {args.out}")

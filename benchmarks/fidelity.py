@@ -1,6 +1,6 @@
 """Which proxy ranks genomes as longer training does? Writes reports/fidelity.md.
 
-    python benchmarks/fidelity.py --data ../shared/data/tinyshakespeare.txt --data builtin
+    python -m benchmarks.fidelity --data ../shared/data/tinyshakespeare.txt --data builtin
 
 For each corpus, N genomes of the `tiny` space (the transformer baseline and N-1 drawn as
 `hrfevo calibrate` draws them) are trained
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -32,19 +31,15 @@ from typing import Any
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from hrfevo.config import resolve  # noqa: E402
-from hrfevo.fidelity import forecast, kendall_tau, spearman  # noqa: E402
-from hrfevo.genome import Genome, describe, to_model_config  # noqa: E402
-from hrfevo.run import absolute_data, baseline_fits, baseline_genome, make_problem  # noqa: E402
-from model.data import load_corpus  # noqa: E402
-from model.train import TrainConfig, decay_start, seed_stream, train  # noqa: E402
+from benchmarks.common import REPORTS, machine_lines
+from hrfevo.config import resolve
+from hrfevo.fidelity import forecast, kendall_tau, spearman
+from hrfevo.genome import Genome, describe, to_model_config
+from hrfevo.run import absolute_data, baseline_fits, baseline_genome, make_problem
+from model.data import load_corpus
+from model.train import TrainConfig, decay_start, seed_stream, train
 
 RUNGS = (120, 360, 960)  # the ladder each WSD proxy is read at (steps)
-TINY = resolve("tiny", None, {}).ladder()  # the ladder the preset ships with
-assert TINY is not None
 LRS = (1e-2, 3e-3)  # the WSD proxies' learning rates
 CHOSEN_LR = 3e-3  # the tiny preset's, chosen by this report
 REFERENCE_LR = 1e-2  # the reference's (and the old proxy's) learning rate, the tiny preset's
@@ -150,8 +145,8 @@ def section(data: str, trainings: dict[str, list[Training]], cache: dict[str, An
         reads = trainings[name][0][4]
         for j, steps in enumerate(reads):
             tau, rho, rank, n = agreement([x[j] for x in per], reference)
-            rung = f"rung {j} ({steps} steps)" if len(reads) > 1 else f"{steps} steps"
-            rows.append(f"| {name} | {rung} | {tau:.2f} | {rho:.2f} | {rank} of {n} |")
+            read = f"rung {j} ({steps} steps)" if len(reads) > 1 else f"{steps} steps"
+            rows.append(f"| {name} | {read} | {tau:.2f} | {rho:.2f} | {rank} of {n} |")
     checks = []
     for rung in RUNGS[1:]:
         j = RUNGS.index(rung)
@@ -197,6 +192,8 @@ def section(data: str, trainings: dict[str, list[Training]], cache: dict[str, An
 def verdict(plans: dict[str, dict[str, list[Training]]], cache: dict[str, Any]) -> list[str]:
     """What the tables below say, in numbers: the old proxy, and the chosen ladder's rungs."""
     old, chosen = f"cosine, lr {REFERENCE_LR:g} (the old proxy)", f"WSD, lr {CHOSEN_LR:g}"
+    tiny = resolve("tiny", None, {}).ladder()  # the ladder the preset ships with
+    assert tiny is not None
     lines = []
     for data, trainings in plans.items():
         reference = [cache[cache_key(j)][0] for j in trainings["reference"]]
@@ -224,11 +221,11 @@ def verdict(plans: dict[str, dict[str, list[Training]]], cache: dict[str, Any]) 
         "better at every rung. But 120 steps rank barely better than chance at any learning "
         "rate tried, so a first rung there is a coin toss: the calibrations below choose it "
         "again, against 8× the top rung. The `tiny` preset now trains in a ladder of "
-        f"{', '.join(map(str, TINY.rungs))} steps"
+        f"{', '.join(map(str, tiny.rungs))} steps"
         + (
-            f", its rung 0 ranked by the forecast from reads at {TINY.forecast_from} and "
-            f"{TINY.rungs[0]} steps."
-            if TINY.forecast_from
+            f", its rung 0 ranked by the forecast from reads at {tiny.forecast_from} and "
+            f"{tiny.rungs[0]} steps."
+            if tiny.forecast_from
             else "."
         ),
         "",
@@ -360,7 +357,7 @@ def main() -> None:
         default=[],
         help="calibration.json files of `hrfevo calibrate` runs to tabulate",
     )
-    p.add_argument("--out", type=Path, default=REPO / "reports" / "fidelity.md")
+    p.add_argument("--out", type=Path, default=REPORTS / "fidelity.md")
     args = p.parse_args()
     corpora = [absolute_data(d) for d in (args.data or ["builtin"])]
     cache_path = args.out.with_suffix(".json")
@@ -375,15 +372,14 @@ def main() -> None:
         "Produced by `benchmarks/fidelity.py`; rerun it to reproduce (losses already in "
         "`reports/fidelity.json` are reused). Command:",
         "",
-        "    python benchmarks/fidelity.py "
+        "    python -m benchmarks.fidelity "
         + " ".join(f"--data {d}" for d in (args.data or ["builtin"]))
         + f" --genomes {args.genomes} --mult {args.mult}",
         "",
-        f"- CPU: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
-        f"one thread per training, {args.workers} at a time",
+        *machine_lines(1, load=False),  # the load at the start is this invocation's, below
+        f"- one thread per training, {args.workers} at a time",
         f"- this invocation: load average {load:.2f} at the start, "
-        f"{(time.time() - started) / 60:.0f} min of training (cached losses are not retrained), "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"{(time.time() - started) / 60:.0f} min of training (cached losses are not retrained)",
         "",
         *verdict(plans, cache),
     ]

@@ -1,9 +1,9 @@
 """The frontier study: at equal FLOPs, does an evolved spectral LM beat a transformer, at short
 and long context? Writes reports/frontier.md and reports/frontier.png.
 
-    python benchmarks/frontier.py                  # the study: about an hour on 2 cores, resumable
-    python benchmarks/frontier.py --quick --out /tmp/f/frontier.md   # toy sizes, seconds
-    python benchmarks/frontier.py --ray-address auto --gpus-per-eval 0.25   # on a Ray cluster
+    python -m benchmarks.frontier                  # the study: about an hour on 2 cores, resumable
+    python -m benchmarks.frontier --quick --out /tmp/f/frontier.md   # toy sizes, seconds
+    python -m benchmarks.frontier --ray-address auto --gpus-per-eval 0.25   # on a Ray cluster
 
 At each context (64, which anchors to nanoGPT's CPU run, and 512, where the FFT mixers' cost
 advantage is real), in three stages that can be run apart with `--stage` (`all` runs them in
@@ -48,14 +48,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from benchmarks import frontier_train  # noqa: E402
-from benchmarks.frontier_plan import (  # noqa: E402
+from benchmarks import frontier_train
+from benchmarks.common import REPO, REPORTS, SHAKESPEARE
+from benchmarks.frontier_plan import (
     FULL,
     QUICK,
-    SHAKESPEARE,
     Cache,
     Job,
     Plan,
@@ -66,20 +63,20 @@ from benchmarks.frontier_plan import (  # noqa: E402
     run_dir,
     searched,
 )
-from benchmarks.frontier_report import contests, write_report  # noqa: E402
-from benchmarks.frontier_train import Trainings, next_round, train_jobs  # noqa: E402
-from benchmarks.harness import Announce, run_arm  # noqa: E402
-from hrfevo import run  # noqa: E402
-from hrfevo.config import RunConfig, resolve  # noqa: E402
-from hrfevo.errors import MachineFaultError, UsageError  # noqa: E402
-from hrfevo.executor import Execution, Executor  # noqa: E402
-from hrfevo.executors import EXECUTORS  # noqa: E402
-from hrfevo.executors.ray_executor import check_resources, local_resources  # noqa: E402
-from hrfevo.reporting.markdown import plural  # noqa: E402
-from hrfevo.run import make_executor  # noqa: E402
-from hrfevo.stop import Stop  # noqa: E402
-from hrfevo.strategies import STRATEGIES  # noqa: E402
-from model import DataError, load_corpus  # noqa: E402
+from benchmarks.frontier_report import contests, write_report
+from benchmarks.frontier_train import Trainings, next_round, train_jobs
+from benchmarks.harness import Announce, run_arm
+from hrfevo import run
+from hrfevo.config import RunConfig, resolve
+from hrfevo.errors import MachineFaultError, UsageError
+from hrfevo.executor import Execution, Executor
+from hrfevo.executors import EXECUTORS
+from hrfevo.executors.ray_executor import check_resources, local_resources
+from hrfevo.reporting.markdown import plural
+from hrfevo.run import make_executor
+from hrfevo.stop import Stop
+from hrfevo.strategies import STRATEGIES
+from model import DataError, load_corpus
 
 EXECUTION_FLAGS = ("executor", "ray_address", "cpus_per_eval", "gpus_per_eval")  # RunConfig's
 
@@ -193,7 +190,7 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--workers", type=int, default=2, help="searches at a time")
     add_execution_flags(p)
     p.add_argument("--work", type=Path, help="run directories (default populations/frontier)")
-    p.add_argument("--out", type=Path, default=REPO / "reports" / "frontier.md")
+    p.add_argument("--out", type=Path, default=REPORTS / "frontier.md")
     p.add_argument("--quick", action="store_true", help="toy sizes: seconds, for the tests")
     args = p.parse_args(argv)
     base = QUICK if args.quick else FULL

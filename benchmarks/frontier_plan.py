@@ -26,12 +26,8 @@ from hrfevo.reporting.markdown import plural
 from hrfevo.storage import atomic_write_json
 from model import Corpus, ModelConfig, SpectralLM, load_corpus
 
-REPO = Path(__file__).resolve().parents[1]
-
-SHAKESPEARE = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
 VOCAB = 256  # byte tokens
 NANOGPT = (128, 4, 4, 1e-3)  # nanoGPT's CPU model (d_model, layers, heads) and learning rate
-NANOGPT_VAL_LOSS = 1.88  # nanoGPT's README: its CPU run's validation loss after 2,000 steps
 NANOGPT_BUDGET = " (at 64, nanoGPT's CPU budget of 2,000 steps of 12×64)"
 # Each set of models: its name in the report, and its style in the figure.
 ROLES: dict[str, tuple[str, dict[str, Any]]] = {

@@ -17,12 +17,11 @@ import moocore
 import numpy as np
 import pywt
 
+from benchmarks.common import NANOGPT_VAL_LOSS, SHAKESPEARE, machine_lines
 from benchmarks.frontier_plan import (
     FULL,
     NANOGPT_BUDGET,
-    NANOGPT_VAL_LOSS,
     ROLES,
-    SHAKESPEARE,
     VOCAB,
     Cache,
     Job,
@@ -35,7 +34,6 @@ from benchmarks.frontier_plan import (
     transformer,
 )
 from benchmarks.frontier_train import Bracket, tuned
-from benchmarks.machine import machine_lines
 from hrfevo.api import load_run
 from hrfevo.genome import Genome
 from hrfevo.objectives import OBJECTIVES
@@ -592,7 +590,7 @@ def command(s: Settings, args: argparse.Namespace) -> str:
         *(["--cpus-per-eval", str(args.cpus_per_eval)] if args.cpus_per_eval else []),
         *(["--gpus-per-eval", f"{args.gpus_per_eval:g}"] if args.gpus_per_eval else []),
     ]
-    return " ".join(["python benchmarks/frontier.py", *flags])
+    return " ".join(["python -m benchmarks.frontier", *flags])
 
 
 def write_report(s: Settings, args: argparse.Namespace) -> None:

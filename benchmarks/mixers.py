@@ -7,8 +7,8 @@ repeats, medians reported):
    a cross-entropy loss included.
 Width 128, 4 heads, and the same number of tokens per step at every length (B = 16384 // T).
 
-    python benchmarks/mixers.py            # 256 to 16384 tokens, 5 repeats: a few minutes
-    python benchmarks/mixers.py --quick    # 256 and 1024, 1 repeat: a smoke run
+    python -m benchmarks.mixers            # 256 to 16384 tokens, 5 repeats: a few minutes
+    python -m benchmarks.mixers --quick    # 256 and 1024, 1 repeat: a smoke run
 """
 
 from __future__ import annotations
@@ -25,13 +25,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from benchmarks.common import REPORTS, load_1min, machine_lines
 from model import ModelConfig, SpectralLM
 from model.mixers import MIXERS
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import load_1min, machine_lines  # a sibling script, not a package
-
-REPO = Path(__file__).resolve().parents[1]
 D_MODEL, N_HEADS, VOCAB = 128, 4, 256
 CANDIDATES: dict[str, dict[str, str]] = {  # name -> ModelConfig overrides; attention first
     "attention": {"mixer": "attention"},
@@ -294,7 +291,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=5, help="timed rounds per length")
     p.add_argument("--tokens", type=int, default=16384, help="tokens per step (B·T)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
-    p.add_argument("--out", type=Path, default=REPO / "reports" / "mixers.md")
+    p.add_argument("--out", type=Path, default=REPORTS / "mixers.md")
     args = p.parse_args(argv)
     args.lengths = [256, 1024] if args.quick else [256, 1024, 4096, 16384]
     args.repeats = 1 if args.quick else args.repeats
@@ -304,7 +301,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> Path:
     args = parse(argv)
     torch.set_num_threads(args.threads)
-    command = "python benchmarks/mixers.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m benchmarks.mixers " + " ".join(sys.argv[1:] if argv is None else argv)
     machine = [*machine_lines(args.threads), f"- command: `{command.strip()}`"]
     load = load_1min()  # before this run adds its own
     rows: list[Row] = []

@@ -1,6 +1,6 @@
 """Is the fidelity ladder worth it? Writes reports/multifidelity.md and reports/multifidelity.png.
 
-    python benchmarks/multifidelity.py --data ../shared/data/tinyshakespeare.txt
+    python -m benchmarks.multifidelity --data ../shared/data/tinyshakespeare.txt
 
 Searches of the `tiny` space on one corpus, each given the same CPU-seconds of training:
 - "ladder": the `tiny` preset as it ships: NSGA-II with its fidelity ladder, whose selection
@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -34,17 +33,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from benchmarks.harness import run_arm  # noqa: E402
-from hrfevo import run  # noqa: E402
-from hrfevo.api import load_run  # noqa: E402
-from hrfevo.config import RunConfig, resolve  # noqa: E402
-from hrfevo.pareto import front, hypervolume  # noqa: E402
-from hrfevo.stop import MAX_GENERATIONS, Stop, cpu_seconds  # noqa: E402
+from benchmarks.common import REPORTS, SHAKESPEARE, machine_lines
+from benchmarks.harness import run_arm
+from hrfevo import run
+from hrfevo.api import load_run
+from hrfevo.config import RunConfig, resolve
+from hrfevo.pareto import front, hypervolume
+from hrfevo.stop import MAX_GENERATIONS, Stop, cpu_seconds
 
 ARMS = ("ladder", "no-eviction", "single", "random+ladder")
 COLORS = {
@@ -103,7 +99,7 @@ def first_reaching(grid: np.ndarray, mean: np.ndarray, target: float) -> float |
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=str(REPO.parent / "shared/data/tinyshakespeare.txt"))
+    p.add_argument("--data", default=str(SHAKESPEARE))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--seconds", type=float, default=600.0, help="CPU-seconds per search")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -114,7 +110,7 @@ def main() -> None:
     p.add_argument(
         "--merge", type=Path, help="an earlier run's JSON: keep its results for arms not run now"
     )
-    p.add_argument("--out", type=Path, default=REPO / "reports" / "multifidelity.md")
+    p.add_argument("--out", type=Path, default=REPORTS / "multifidelity.md")
     args = p.parse_args()
     data = run.absolute_data(args.data)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -182,7 +178,7 @@ def commands(args: argparse.Namespace, results: list[dict[str, Any]]) -> list[st
     for arm, s in seeds.items():
         groups.setdefault(tuple(sorted(s)), []).append(arm)
     return [
-        f"    python benchmarks/multifidelity.py --data {args.data} --seconds {args.seconds:g} "
+        f"    python -m benchmarks.multifidelity --data {args.data} --seconds {args.seconds:g} "
         f"--arms {' '.join(arms)} --seeds {' '.join(map(str, group))}"
         for group, arms in groups.items()
     ]
@@ -294,8 +290,8 @@ def write_report(
         "",
         *commands(args, results),
         "",
-        f"- CPU: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; one "
-        f"thread per evaluation, {args.workers} searches at a time",
+        *machine_lines(1, load=False),  # the load at the start is this invocation's, below
+        f"- one thread per evaluation, {args.workers} searches at a time",
         (
             f"- this invocation: load average {load:.2f} at the start, {wall / 60:.0f} min of "
             "wall time"
@@ -303,8 +299,7 @@ def write_report(
             else f"- this invocation ran no search: it rewrote the report from `{args.merge}` "
             "and the runs' directories"
         )
-        + f", {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (each run's own dates are "
-        "in its run.json)",
+        + " (each run's own dates are in its run.json)",
         "",
         f"All searches: the `tiny` space, population {cfg.population}, "
         f"`{json.dumps(cfg.budget)}` on `{Path(data).name}`. **ladder**: rungs "

@@ -2,7 +2,7 @@
 reports/nsga2.md, reports/nsga2.json and reports/nsga2.png.
 
     pip install -e '.[bench]'      # pymoo, for its arm (the benchmark says so if it is missing)
-    python benchmarks/nsga2.py     # about 20 minutes on one core
+    python -m benchmarks.nsga2     # about 20 minutes on one core
 
 On ZDT1, ZDT2, ZDT3 (30 variables) and DTLZ2 (2 objectives, 11 variables), μ = 100 and 100
 generations, 20 seeds, each arm's front of everything it evaluated is read at 2,000 and 10,000
@@ -25,8 +25,11 @@ would answer a clone from its journal, but it takes a place in the generation).
   on the same problems (the same functions, through a wrapper that keeps every evaluation).
 
 Then the loop's cost: a 100-generation ZDT1 run through `hrfevo.search.Search` (serial
-executor, journal, checkpoint and logs), with the seconds its saves took, and what rewriting
-the logs in full at every generation, as before issue 12, costs on the same journal.
+executor, journal, checkpoint and logs), with the seconds its saves took and the seconds its
+logs took, extended by one generation at each save. Against it, the "before" arm: the logs as
+every save wrote them before issue 12, rewritten in full from the journal as it stood at that
+save, timed by replaying the same journal through a fresh `hrfevo.pareto.Logs` at each save (a
+`Logs`' first update rewrites every file from the journal).
 """
 
 from __future__ import annotations
@@ -35,11 +38,9 @@ import argparse
 import functools
 import json
 import math
-import subprocess
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,18 +49,14 @@ from typing import Any
 import moocore
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from machine import machine_lines  # noqa: E402  (a sibling script, not a package)
-
-from hrfevo.executors.serial import SerialExecutor  # noqa: E402
-from hrfevo.problems import DTLZ2, ZDT1, ZDT2, ZDT3, UnitCubeProblem  # noqa: E402
-from hrfevo.problems.unit_cube import CROSSOVER_PROB, ETA_C  # noqa: E402
-from hrfevo.search import Search  # noqa: E402
-from hrfevo.strategies.nsga2 import NSGA2, rank_and_crowding  # noqa: E402
-from hrfevo.strategy import Member  # noqa: E402
+from benchmarks.common import REPORTS, machine_lines
+from hrfevo.executors.serial import SerialExecutor
+from hrfevo.pareto import Logs
+from hrfevo.problems import DTLZ2, ZDT1, ZDT2, ZDT3, UnitCubeProblem
+from hrfevo.problems.unit_cube import CROSSOVER_PROB, ETA_C
+from hrfevo.search import Search
+from hrfevo.strategies.nsga2 import NSGA2, rank_and_crowding
+from hrfevo.strategy import Member
 
 MU = 100
 READS = {2000: 20, 10000: 100}  # evaluations: generations
@@ -216,8 +213,6 @@ def benchmark(seeds: list[int], generations: int, with_pymoo: bool) -> dict[str,
 
 # ---- the loop's cost -------------------------------------------------------------------------
 
-BEFORE = "cefcc31946553c4053e660d5253b7bcb64ae07ae"  # the last commit that rewrote the logs
-
 
 def _timed(spent: dict[str, float], key: str, f: Callable[..., Any]) -> Callable[..., Any]:
     def call(*args: Any) -> Any:
@@ -229,34 +224,24 @@ def _timed(spent: dict[str, float], key: str, f: Callable[..., Any]) -> Callable
     return call
 
 
-def before_logs(run_dir: Path, records: list[Any], problem: Any, generations: int) -> float | None:
-    """Seconds that commit BEFORE's `write_logs` (every file rewritten in full after each
-    generation) takes to log the same run; None where git cannot show that commit."""
-    try:
-        source = subprocess.run(
-            ["git", "-C", str(REPO), "show", f"{BEFORE}:hrfevo/pareto.py"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    old = types.ModuleType("pareto_before")
-    exec(compile(source, "pareto_before.py", "exec"), old.__dict__)  # our own history
+def rewritten_logs(run_dir: Path, records: list[Any], problem: Any, generations: int) -> float:
+    """Seconds that logging the same run costs when every save rewrites each log in full from
+    the journal as it stood then, as before issue 12: a fresh `Logs` per save, whose first
+    update is such a rewrite."""
     done = [sum(r["generation"] < g for r in records) for g in range(generations + 1)]
     records = sorted(records, key=lambda r: r["generation"])  # so that a prefix is a generation's
     spent = 0.0
     for g in range(1, generations + 1):
         so_far = records[: done[g]]  # what the journal held at that save
         start = time.perf_counter()
-        old.write_logs(run_dir, so_far, problem, g)
+        Logs(run_dir, problem).update(so_far, g)
         spent += time.perf_counter() - start
     return spent
 
 
-def loop_cost(mu: int, generations: int = 100) -> dict[str, float | None]:
+def loop_cost(mu: int, generations: int = 100) -> dict[str, float]:
     """Seconds of a ZDT1 run through Search, of its saves (checkpoint and logs), and of its
-    logs alone; then of logging the same run as commit BEFORE did."""
+    logs alone; then of logging the same run by rewriting the logs at every save."""
     problem = ZDT1()
     with tempfile.TemporaryDirectory() as tmp:
         strategy = NSGA2(problem, mu, np.random.default_rng(0))
@@ -267,7 +252,7 @@ def loop_cost(mu: int, generations: int = 100) -> dict[str, float | None]:
         start = time.perf_counter()
         search.run(generations)
         total = time.perf_counter() - start
-        before = before_logs(Path(tmp), search.records(), problem, generations)
+        before = rewritten_logs(Path(tmp), search.records(), problem, generations)
     return {"total": total, **spent, "before": before}
 
 
@@ -412,11 +397,8 @@ def loop_table(cost: dict[str, Any]) -> list[str]:
         "|---:|---:|---:|---:|---:|",
     ]
     for mu, c in cost.items():
-        if c["before"] is None:
-            before = "git could not show the commit"
-        else:  # the same run, its logs written the old way
-            share = c["before"] / (c["total"] - c["logs"] + c["before"])
-            before = f"{c['before']:.2f} s ({share:.0%} of the run)"
+        share = c["before"] / (c["total"] - c["logs"] + c["before"])  # the run, logged the old way
+        before = f"{c['before']:.2f} s ({share:.0%} of the run)"
         lines.append(
             f"| {mu} | {c['total']:.1f} s | {c['save']:.2f} s | "
             f"{c['logs']:.2f} s ({c['logs'] / c['total']:.1%} of the run) | {before} |"
@@ -488,8 +470,10 @@ def report(results: dict[str, Any], command: str) -> str:
         "## The loop's cost",
         "",
         "A 100-generation ZDT1 run (30 variables) through `Search` with the serial executor, in "
-        "seconds: the run, its saves, and its logs; then the same run's logs written as commit "
-        f"{BEFORE[:7]} wrote them (every file rewritten in full after each generation).",
+        "seconds: the run, its saves, and its logs, extended by one generation at each save; "
+        "then (before) the same run's logs as every save wrote them before issue 12, each file "
+        "rewritten in full from the journal as it stood at that save (a fresh "
+        "`hrfevo.pareto.Logs` per save: its first update is such a rewrite).",
         "",
         *loop_table(results["loop_cost"]),
     ]
@@ -511,7 +495,7 @@ def pymoo_available() -> bool:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1")
-    parser.add_argument("--out", type=Path, default=REPO / "reports", help="report folder")
+    parser.add_argument("--out", type=Path, default=REPORTS, help="report folder")
     parser.add_argument(
         "--loop-only",
         action="store_true",
@@ -535,7 +519,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, separators=(",", ":")) + "\n")
     figure(results["curves"], args.out / "nsga2.png")
-    command = "python benchmarks/nsga2.py" + (f" --seeds {args.seeds}" if args.seeds != 20 else "")
+    command = "python -m benchmarks.nsga2" + (f" --seeds {args.seeds}" if args.seeds != 20 else "")
     (args.out / "nsga2.md").write_text(report(results, command))
     print(args.out / "nsga2.md")
 

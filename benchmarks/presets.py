@@ -10,8 +10,8 @@
   multiplied by the expected cost of one genome over the machine's cores: rung 0, plus the
   share F promoted to rung 1 times that rung's cost, plus F² times rung 2's, and so on.
 
-    python benchmarks/presets.py               # about 15 minutes on 2 cores
-    python benchmarks/presets.py --sample 2    # quicker, rougher estimate for small
+    python -m benchmarks.presets               # about 15 minutes on 2 cores
+    python -m benchmarks.presets --sample 2    # quicker, rougher estimate for small
 """
 
 from __future__ import annotations
@@ -27,13 +27,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from machine import machine_lines  # a sibling script, not a package
 
+from benchmarks.common import REPORTS, machine_lines
 from hrfevo.config import resolve
 from hrfevo.operators import random_genome
 from hrfevo.run import make_problem
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def timed_run(args: list[str], cwd: Path, pin: str | None = None) -> float:
@@ -72,7 +70,9 @@ def report(smoke: float, tiny: float, small: tuple[int, float, float], sample: i
     lines = [
         "# How long the presets take",
         "",
-        "Produced by `benchmarks/presets.py`; rerun it to reproduce.",
+        "Produced by `benchmarks/presets.py`; rerun it to reproduce. Command:",
+        "",
+        f"    python -m benchmarks.presets --sample {sample}",
         "",
         *machine_lines(threads=1),
         "",
@@ -96,7 +96,7 @@ def report(smoke: float, tiny: float, small: tuple[int, float, float], sample: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=3, help="genomes timed for `small`")
-    parser.add_argument("--out", type=Path, default=REPO / "reports" / "presets.md")
+    parser.add_argument("--out", type=Path, default=REPORTS / "presets.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         smoke = timed_run(["--preset", "smoke", "--out", f"{tmp}/smoke"], Path(tmp), pin="0")

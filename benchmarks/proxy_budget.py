@@ -10,8 +10,8 @@ Two questions about the budget every genome of the README's default run is train
    trained for 4× as many steps at the preset's lr; the report gives the rank correlation of
    that order with the order of the 120-step proxy at each of those learning rates.
 
-    python benchmarks/proxy_budget.py               # about 9 minutes on 2 cores
-    python benchmarks/proxy_budget.py --trials 4    # quicker, rougher
+    python -m benchmarks.proxy_budget               # about 9 minutes on 2 cores
+    python -m benchmarks.proxy_budget --trials 4    # quicker, rougher
 
 The first run of this script (preset lr 2e-3 then) found 1e-2 to 2e-2 better in both loss and
 rank correlation, and the preset moved to 1e-2; `--also 2e-3` keeps the old value in view.
@@ -28,15 +28,14 @@ from typing import Any
 
 import numpy as np
 import optuna
-from machine import machine_lines  # a sibling script, not a package
 
+from benchmarks.common import REPORTS, machine_lines
 from hrfevo.config import RunConfig, resolve
 from hrfevo.fidelity import kendall_tau, spearman
 from hrfevo.genome import Genome, describe
 from hrfevo.operators import random_genome
 from hrfevo.run import make_problem
 
-REPO = Path(__file__).resolve().parents[1]
 LR_RANGE = (3e-4, 1e-1)
 LONGER = 4  # the fidelity check trains this many times the preset's steps
 
@@ -89,11 +88,12 @@ def report(
     genomes: list[Genome],
     study: optuna.Study,
     long: list[float],
-    also: list[float],
-    threads: int,
+    args: argparse.Namespace,
 ) -> str:
-    steps, preset_lr = cfg.budget["steps"], cfg.budget["lr"]
+    steps, preset_lr, also = cfg.budget["steps"], cfg.budget["lr"], args.also
     best, preset = study.best_trial, study.trials[0]
+    best_loss, preset_loss = study.best_value, preset.value
+    assert preset_loss is not None  # every trial completed: optimize() raises on a failure
     # the proxies compared with the reference: the preset's lr, the --also ones, the best
     compared = {t.params["lr"]: t for t in study.trials[: 1 + len(also)]}
     compared.setdefault(best.params["lr"], best)
@@ -106,9 +106,12 @@ def report(
     lines = [
         "# Is the `tiny` proxy budget sound?",
         "",
-        "Produced by `benchmarks/proxy_budget.py`; rerun it to reproduce.",
+        "Produced by `benchmarks/proxy_budget.py`; rerun it to reproduce. Command:",
         "",
-        *machine_lines(threads=threads),
+        f"    python -m benchmarks.proxy_budget --genomes {args.genomes} --trials {args.trials} "
+        f"--threads {args.threads} " + " ".join(["--also", *(f"{lr:g}" for lr in also)]),
+        "",
+        *machine_lines(threads=args.threads),
         "",
         f"Genomes: {len(genomes)} random genomes of the `tiny` space (seed 0), each trained on",
         f"the `builtin` corpus with the preset's base budget, its first rung ({steps} steps of "
@@ -132,9 +135,9 @@ def report(
             for t in trials
         ),
         "",
-        f"Best: lr {best.params['lr']:.2e}, mean val loss {best.value:.4f}; the preset's "
-        f"{preset_lr:g} gives {preset.value:.4f} "
-        f"({(preset.value - best.value) / best.value:+.1%} against the best).",
+        f"Best: lr {best.params['lr']:.2e}, mean val loss {best_loss:.4f}; the preset's "
+        f"{preset_lr:g} gives {preset_loss:.4f} "
+        f"({(preset_loss - best_loss) / best_loss:+.1%} against the best).",
         "",
         f"## 2. Does {steps} steps rank genomes as {LONGER * steps} steps would?",
         "",
@@ -177,7 +180,7 @@ def main() -> None:
     parser.add_argument(
         "--also", type=float, nargs="*", default=[2e-3], help="learning rates tried first"
     )
-    parser.add_argument("--out", type=Path, default=REPO / "reports" / "proxy_budget.md")
+    parser.add_argument("--out", type=Path, default=REPORTS / "proxy_budget.md")
     args = parser.parse_args()
     cfg = resolve("tiny", None, {"cpus_per_eval": args.threads})
     rng = np.random.default_rng(0)
@@ -185,7 +188,7 @@ def main() -> None:
     study = tune_lr(cfg, genomes, args.trials, args.also, seed=0)
     print(f"lr: best {study.best_trial.params['lr']:.2e} ({study.best_value:.4f})")
     long = val_losses(with_budget(cfg, steps=LONGER * cfg.budget["steps"]), genomes)
-    args.out.write_text(report(cfg, genomes, study, long, args.also, args.threads))
+    args.out.write_text(report(cfg, genomes, study, long, args))
     print(args.out.read_text())
 
 

@@ -8,17 +8,15 @@ do not depend on the results, and without promotions nothing else does, so all t
 evaluate identical work. Ray's per-evaluation overhead is the time a task waits between
 being handed to Ray and starting, plus the time from its end to its journal line.
 
-    python benchmarks/ray_throughput.py                 # 2 generations of 8 genomes
-    python benchmarks/ray_throughput.py --generations 1 --out /tmp/ray.md   # quicker
+    python -m benchmarks.ray_throughput                 # 2 generations of 8 genomes
+    python -m benchmarks.ray_throughput --generations 1 --out /tmp/ray.md   # quicker
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -26,13 +24,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from machine import cpu_model  # a sibling script, not a package
-
+from benchmarks.common import REPORTS, machine_lines
 from hrfevo import run
 from hrfevo.config import resolve
 from hrfevo.storage import Journal
 
-REPO = Path(__file__).resolve().parents[1]
 SETUPS = {  # name -> RunConfig flags
     "serial, 1 process × 2 threads": {"executor": "serial", "cpus_per_eval": 2},
     "Ray, 1 worker × 2 threads": {"executor": "ray", "cpus_per_eval": 2},
@@ -57,19 +53,6 @@ class Clock:
 
     def generation_finished(self, generation: int, stats: Any, front: Any) -> None:
         pass
-
-
-def machine() -> dict[str, str]:
-    return {
-        "CPU": cpu_model(),
-        "cores": str(os.cpu_count()),
-        "GPU": "none (no GPU was available to this measurement)",
-        "torch": metadata.version("torch"),
-        "ray": metadata.version("ray"),
-        "Python": platform.python_version(),
-        "OS": platform.platform(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
 
 
 def measure(name: str, flags: dict[str, Any], generations: int, root: Path) -> dict[str, Any]:
@@ -131,11 +114,12 @@ def write_report(path: Path, args: argparse.Namespace, results: list[dict[str, A
         "",
         "Produced by `benchmarks/ray_throughput.py`; rerun it to reproduce. Command:",
         "",
-        f"    python benchmarks/ray_throughput.py --generations {args.generations}",
+        f"    python -m benchmarks.ray_throughput --generations {args.generations}",
         "",
-        "| machine | |",
-        "|---|---|",
-        *(f"| {k} | {v} |" for k, v in machine().items()),
+        # Every setup keeps two torch threads busy (1 × 2, 1 × 2 or 2 × 1), and the load
+        # is measured around each setup, in the table below.
+        *machine_lines(2, load=False),
+        f"- ray {metadata.version('ray')}; GPU: none (no GPU was available to this measurement)",
         "",
         f"Work: the `tiny` preset's space and budget ({_budget()}), the `random` strategy so "
         f"that every setup evaluates the same genomes, {args.generations} generation(s) of 8: "
@@ -272,7 +256,7 @@ def _scaling_section(ray2: dict[str, Any]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generations", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=REPO / "reports" / "ray.md")
+    parser.add_argument("--out", type=Path, default=REPORTS / "ray.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         results = [

@@ -1,7 +1,7 @@
 """Which search strategy finds the better front? Writes reports/strategies.md and .png.
 
-    python benchmarks/strategies.py                 # the report's settings (about an hour)
-    python benchmarks/strategies.py --quick         # a smoke-sized check of the script
+    python -m benchmarks.strategies                 # the report's settings (about an hour)
+    python -m benchmarks.strategies --quick         # a smoke-sized check of the script
 
 Every strategy searches the same space with the same evaluator, one genome at a time on one
 core, two searches side by side:
@@ -30,16 +30,13 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from benchmarks.harness import run_arm  # noqa: E402
-from benchmarks.machine import machine_lines  # noqa: E402
-from hrfevo import run  # noqa: E402
-from hrfevo.config import RunConfig, resolve  # noqa: E402
-from hrfevo.pareto import front, hypervolume  # noqa: E402
-from hrfevo.reporting.curves import curve  # noqa: E402
-from hrfevo.stop import MAX_GENERATIONS, Stop, cpu_seconds  # noqa: E402
+from benchmarks.common import REPO, REPORTS, machine_lines
+from benchmarks.harness import run_arm
+from hrfevo import run
+from hrfevo.config import RunConfig, resolve
+from hrfevo.pareto import front, hypervolume
+from hrfevo.reporting.curves import curve
+from hrfevo.stop import MAX_GENERATIONS, Stop, cpu_seconds
 
 SINGLE = ("random", "nsga2", "tpe", "optuna-nsga2", "optuna-gp")
 LADDER = "nsga2+ladder"
@@ -150,11 +147,11 @@ def main(argv: list[str] | None = None) -> Path:
     )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--work", type=Path, default=Path("populations/strategies"))
-    p.add_argument("--out", type=Path, default=REPO / "reports" / "strategies.md")
+    p.add_argument("--out", type=Path, default=REPORTS / "strategies.md")
     p.add_argument(
         "--calibration",
         type=Path,
-        default=REPO / "reports" / "calibration" / "builtin" / "calibration.json",
+        default=REPORTS / "calibration" / "builtin" / "calibration.json",
         help="`hrfevo calibrate` output for this corpus: how well --steps ranks genomes",
     )
     p.add_argument("--quick", action="store_true", help="smoke-sized: seconds, not an hour")
@@ -305,7 +302,7 @@ def write_report(
         "",
         "Produced by `benchmarks/strategies.py`; rerun it to reproduce:",
         "",
-        f"    python benchmarks/strategies.py --data {args.data} --steps {s.steps} "
+        f"    python -m benchmarks.strategies --data {args.data} --steps {s.steps} "
         f"--evaluations {s.evaluations} --population {s.population} "
         f"--seeds {' '.join(map(str, args.seeds))} --arms {' '.join(args.arms)}",
         "",

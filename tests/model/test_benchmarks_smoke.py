@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import embeddings, frontier, mixers, strategies
 
 
 def test_mixers_benchmark_quick(tmp_path: Path) -> None:
@@ -27,7 +15,7 @@ def test_mixers_benchmark_quick(tmp_path: Path) -> None:
     threads = torch.get_num_threads()
     try:
         args = ["--quick", "--tokens", "512", "--threads", "1", "--out", str(out)]
-        assert load("mixers").main(args) == out
+        assert mixers.main(args) == out
     finally:
         torch.set_num_threads(threads)
     text = out.read_text()
@@ -39,7 +27,7 @@ def test_mixers_benchmark_quick(tmp_path: Path) -> None:
 
 def test_embeddings_benchmark_quick(tmp_path: Path) -> None:
     out = tmp_path / "embeddings.md"
-    assert load("embeddings").main(["--quick", "--out", str(out)]) == out
+    assert embeddings.main(["--quick", "--out", str(out)]) == out
     text = out.read_text()
     assert "| 1,000 | 16 | spectral | 16,032 |" in text  # V·B + 2·B
     assert "| 1,000 | - | table | 768,000 |" in text  # V·D
@@ -49,7 +37,7 @@ def test_strategies_benchmark_quick(tmp_path: Path) -> None:
     out = tmp_path / "strategies.md"
     arms = ["random", "nsga2", "tpe", "optuna-nsga2", "nsga2+ladder"]
     argv = ["--quick", "--seeds", "0", "--arms", *arms, "--workers", "1"]
-    load("strategies").main([*argv, "--work", str(tmp_path / "runs"), "--out", str(out)])
+    strategies.main([*argv, "--work", str(tmp_path / "runs"), "--out", str(out)])
     text = out.read_text()
     for arm in arms[:-1]:
         assert f"| {arm} | " in text
@@ -62,8 +50,7 @@ def test_frontier_benchmark_quick(
     out = tmp_path / "frontier.md"
     argv = ["--quick", "--data", str(text_file), "--workers", "1", "--executor", "serial"]
     argv += ["--out", str(out)]
-    bench = load("frontier")
-    assert bench.main(argv) == out
+    assert frontier.main(argv) == out
     text = out.read_text()
     for part in ("## Verdict", "## Context 64", "## Context 128", "## The seeds' claims"):
         assert part in text
@@ -77,9 +64,9 @@ def test_frontier_benchmark_quick(
         raise AssertionError("a rerun retrained a model its cache holds")
 
     # resumed: every result comes from the cache
-    monkeypatch.setattr(bench.frontier_train, "train", untrained)
-    assert bench.main(argv) == out
+    monkeypatch.setattr(frontier.frontier_train, "train", untrained)
+    assert frontier.main(argv) == out
     assert out.with_suffix(".json").read_text() == cached
     with pytest.raises(SystemExit) as bad:  # the seeds' db4 cascade needs 56 tokens
-        bench.main([*argv[:-1], str(tmp_path / "bad.md"), "--contexts", "32"])
+        frontier.main([*argv[:-1], str(tmp_path / "bad.md"), "--contexts", "32"])
     assert bad.value.code == 2 and not (tmp_path / "bad.md").exists()

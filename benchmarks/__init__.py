@@ -1,0 +1,19 @@
+"""The scripts that write the reports in `reports/`, each run from the repository root as
+`python -m benchmarks.NAME` (`--help` lists its flags):
+
+- `baseline`: the training harness against nanoGPT's Tiny Shakespeare run (reports/baseline.md)
+- `mixers`: forward+backward time of each token mixer against attention (reports/mixers.md)
+- `embeddings`: parameters, head FLOPs and basis conditioning of the embeddings
+- `ray_throughput`: evaluations per hour and Ray's overhead per evaluation (reports/ray.md)
+- `presets`: how long the `smoke`, `tiny` and `small` presets take
+- `proxy_budget`: the `tiny` preset's proxy budget: its learning rate and its ranking
+- `fidelity`: which proxy ranks genomes as longer training does
+- `multifidelity`: the fidelity ladder against a single-fidelity search at equal CPU-seconds
+- `nsga2`: NSGA-II's mating and variation against pymoo's, and the search loop's own cost
+- `strategies`: every search strategy's front at equal evaluations and CPU-seconds
+- `frontier`: evolved models against a transformer ladder at equal FLOPs (its stages in
+  `frontier_plan`, `frontier_train` and `frontier_report`)
+
+Two modules serve the others: `common` (paths, nanoGPT's anchor, the machine header) and
+`harness` (one search arm run to its stop, for comparisons at equal cost).
+"""
