@@ -192,7 +192,7 @@ def section(data: str, trainings: dict[str, list[Training]], cache: dict[str, An
 def verdict(plans: dict[str, dict[str, list[Training]]], cache: dict[str, Any]) -> list[str]:
     """What the tables below say, in numbers: the old proxy, and the chosen ladder's rungs."""
     old, chosen = f"cosine, lr {REFERENCE_LR:g} (the old proxy)", f"WSD, lr {CHOSEN_LR:g}"
-    tiny = resolve("tiny", None, {}).ladder()  # the ladder the preset ships with
+    tiny = resolve("tiny", None, {}).fidelity  # the ladder the preset ships with
     assert tiny is not None
     lines = []
     for data, trainings in plans.items():

@@ -364,7 +364,7 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
     won = [genomes[r.job.model.name] for r in front if (g := gap(r, ladder)) is not None and g < 0]
     spread = [r["metrics"]["flops_per_token"] for r in run_data.front_records]
     budget = p.jobs[0].budget
-    ladder_cfg = run_data.config.ladder()
+    ladder_cfg = run_data.config.fidelity
     confirmed = (
         f"confirmed at the top rung ({ladder_cfg.rungs[-1]} steps)" if ladder_cfg else "its results"
     )

@@ -53,7 +53,7 @@ COLORS = {
 
 def arm_config(arm: str, data: str, seed: int) -> RunConfig:
     cfg = resolve("tiny", None, {"data": data, "seed": seed, "executor": "serial"})
-    ladder = cfg.ladder()
+    ladder = cfg.fidelity
     if ladder is None:
         raise SystemExit("the tiny preset has no fidelity ladder to compare")
     if arm == "single":
@@ -62,7 +62,7 @@ def arm_config(arm: str, data: str, seed: int) -> RunConfig:
     if arm == "random+ladder":
         return dataclasses.replace(cfg, strategy="random")
     if arm == "no-eviction":
-        return dataclasses.replace(cfg, fidelity=ladder.to_dict() | {"compare": arm})
+        return dataclasses.replace(cfg, fidelity=dataclasses.replace(ladder, compare=arm))
     return cfg
 
 
@@ -145,7 +145,7 @@ def why(results: list[dict[str, Any]], stats: dict[str, Any], arms: list[str]) -
     first = np.mean([sum(r.get("rung", 0) == 0 for r in d.journal) for d in ladder])
     taus = [d.fidelity[(d.fidelity.rung_from == 0) & (d.fidelity.rung_to == top)] for d in ladder]
     tau = np.mean([t["kendall_tau"].iloc[-1] for t in taus if len(t)])
-    steps = ladder[0].config.ladder().rungs  # type: ignore[union-attr]
+    steps = ladder[0].config.fidelity.rungs  # type: ignore[union-attr]
     side = "ahead" if finals["ladder"] > finals["single"] else "behind"
     lines = [
         f"At the end the ladder's front is {side} "
@@ -245,7 +245,7 @@ def write_report(
         ax.grid(True, alpha=0.3)
     full.legend(loc="lower right")
     cfg = arm_config("ladder", data, args.seeds[0])
-    ladder = cfg.ladder()
+    ladder = cfg.fidelity
     assert ladder is not None
     fig.suptitle(
         f"tiny, {Path(data).name}: ladder {list(ladder.rungs)} vs {ladder.rungs[-1]} steps"

@@ -48,7 +48,7 @@ def small_estimate(sample: int, seed: int) -> tuple[int, float, float]:
     """(genomes, mean seconds per genome along the ladder, estimated wall minutes) for `small`."""
     cfg = resolve("small", None, {})
     problem, rng = make_problem(cfg), np.random.default_rng(seed)
-    ladder = cfg.ladder()
+    ladder = cfg.fidelity
     share = ladder.promote if ladder else 0.0
     problem.evaluate(random_genome(cfg.space, rng).to_dict())  # warm-up: imports, corpus
     seconds = []

@@ -34,6 +34,7 @@ from benchmarks.common import REPO, REPORTS, machine_lines
 from benchmarks.harness import run_arm
 from hrfevo import run
 from hrfevo.config import RunConfig, resolve
+from hrfevo.fidelity import Fidelity
 from hrfevo.pareto import front, hypervolume
 from hrfevo.reporting.curves import curve
 from hrfevo.stop import MAX_GENERATIONS, Stop, cpu_seconds
@@ -71,7 +72,7 @@ def arm_config(arm: str, seed: int, s: Settings) -> RunConfig:
         warmup = cfg.budget.get("warmup_steps")
         if warmup is not None:  # the warm-up must end before the first rung's decay
             budget["warmup_steps"] = min(warmup, max(1, rungs[0] // 10))
-        fidelity = {"rungs": rungs, "promote": 1 / 3}
+        fidelity = Fidelity(tuple(rungs), promote=1 / 3)
         return dataclasses.replace(cfg, strategy="nsga2", budget=budget, fidelity=fidelity)
     return dataclasses.replace(cfg, strategy=arm, budget=budget, fidelity=None)
 

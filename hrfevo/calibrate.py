@@ -28,21 +28,22 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
 from hrfevo.config import RunConfig
 from hrfevo.errors import MachineFaultError, UsageError
-from hrfevo.executor import FAULT, Executor, Job
+from hrfevo.executor import Executor, Job, collect
 from hrfevo.fidelity import kendall_tau, spearman
 from hrfevo.problem import Candidate, Objectives, Problem
 from hrfevo.problems.spectral import SpectralProblem, open_corpus, ranked
+from hrfevo.reporting.calibration import CALIBRATION_JSON, CALIBRATION_MD, markdown
+from hrfevo.reporting.machine import cpu_model
 from hrfevo.run import absolute_data, baseline_fits, baseline_genome, make_executor, versions
 from hrfevo.storage import check_new_dir, record_id, staged_dir, write_json
 from model import MAX_STEPS, TrainConfig, seed_stream
 
-CALIBRATION_JSON, CALIBRATION_MD = "calibration.json", "calibration.md"
 CALIBRATION_FORMAT = 1  # bumped whenever calibration.json's layout or meaning changes
 MAX_GENOMES = 1000
 REDRAWS = 100  # draws per wanted genome before a space is declared too small
@@ -121,7 +122,7 @@ def make_calibration(cfg: RunConfig, mult: int, data_sha256: str | None = None) 
             tuple(cfg.objectives),
             cfg.crossover_prob,
             data_sha256,
-            cfg.ladder() if ladder else None,
+            cfg.fidelity if ladder else None,
         )
 
     return Calibration(
@@ -162,22 +163,31 @@ def evaluate(
 
     The reference runs, the longest, are submitted first so they start first. Rung r+1 is
     submitted when rung r is back, from its state when it left one (else from scratch, which
-    gives the same result). A persisting machine fault stops everything: MachineFaultError.
+    gives the same result). Results come back through the search's own `collect`; a persisting
+    machine fault stops the calibration once the evaluations under way are back:
+    MachineFaultError.
     """
     records: dict[str, dict[str, Any]] = {}
+    climbing: list[Job] = []  # the next rung of each result kept since the last advance
     total = len(genomes) * problem.rungs
+
+    def keep(record: dict[str, Any]) -> None:
+        key, rung, state = record["key"], record["rung"], record.pop("state", None)
+        records[record_id(key, rung)] = record
+        if rung + 1 < problem.reference_rung:
+            climbing.append(Job(key, genomes[key], 0, rung + 1, state))
+        _progress(problem, record, len(records), total)
+
+    def advance() -> None:
+        while climbing:
+            executor.submit(climbing.pop(0))
+
     for rung in (problem.reference_rung, 0):
         for key, x in genomes.items():
             executor.submit(Job(key, x, 0, rung))
-    while executor.pending:
-        for record in executor.as_completed():
-            if record["status"] == FAULT:
-                raise MachineFaultError(out, [record["error"]], "run the calibration again")
-            key, rung, state = record["key"], record["rung"], record.pop("state", None)
-            records[record_id(key, rung)] = record
-            if rung + 1 < problem.reference_rung:
-                executor.submit(Job(key, genomes[key], 0, rung + 1, state))
-            _progress(problem, record, len(records), total)
+    faults = collect(executor, keep, advance=advance)
+    if faults:
+        raise MachineFaultError(out, faults, "run the calibration again")
     return records
 
 
@@ -292,6 +302,7 @@ def _machine(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
     return {
         "host": socket.gethostname(),
+        "cpu": cpu_model(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "workers": sorted(workers),
@@ -345,92 +356,3 @@ def calibrate(cfg: RunConfig, out: Path, genomes: int, mult: int, command: str) 
         write_json(tmp / CALIBRATION_JSON, result)
         (tmp / CALIBRATION_MD).write_text(markdown(result), encoding="utf-8")
     return result
-
-
-# ---- the summaries -------------------------------------------------------------------------
-
-
-def _f(v: float | None, spec: str = ".4f") -> str:
-    return "–" if v is None else format(v, spec)
-
-
-def _place(rank: int | None, n: int) -> str:
-    return "–" if rank is None else f"{rank}/{n}"
-
-
-def verdict(c: dict[str, Any]) -> str:
-    """One sentence: how the top rung (what the front uses) ranks genomes against the reference."""
-    top = c["rungs"][-1]
-    what = f"{c['mult']}× training ({c['reference_steps']} steps)"
-    if top["kendall_tau"] is None:
-        return f"The proxy's ranking could not be compared with {what}: n = {top['n']}."
-    name = "the proxy" if len(c["rungs"]) == 1 else f"the top rung ({top['steps']} steps)"
-    return (
-        f"{name[0].upper()}{name[1:]} ranks genomes as {what} does with Kendall τ = "
-        f"{top['kendall_tau']:.2f} (n = {top['n']})."
-    )
-
-
-def markdown(c: dict[str, Any]) -> str:
-    """calibration.md: how to reproduce it, where it ran, and the tables behind the verdict."""
-    n, m = c["genomes"], c["machine"]
-    rungs = c["rungs"]
-    head = " | ".join(f"rung {r['rung']} ({r['steps']} steps)" for r in rungs)
-    lines = [
-        "# Proxy calibration",
-        "",
-        verdict(c),
-        "",
-        f"    {c['command']}",
-        "",
-        f"Driver {m['host']} ({m['platform']}, {m['cpus']} CPUs); evaluations on "
-        f"{', '.join(m['workers'])}. hrfevo {c['versions']['hrfevo']}, torch "
-        f"{c['versions']['torch']}. Training time: proxy {c['seconds']['proxy']:.1f} s, "
-        f"reference {c['seconds']['reference']:.1f} s.",
-        "",
-        f"| genome | summary | {head} | reference ({c['reference_steps']} steps) |",
-        "|---|---|" + "---:|" * (len(rungs) + 1),
-    ]
-    for row in c["rows"]:
-        key = row["key"] + (" (baseline)" if row["baseline"] else "")
-        losses = " | ".join(_f(v) for v in [*row["proxy"], row["reference"]])
-        lines.append(f"| {key} | {row['summary']} | {losses} |")
-    lines += [
-        "",
-        f"Validation loss (nats/token); rank 1 is the lowest loss, of {n}.",
-        "",
-        "| rung | steps | Kendall τ | Spearman ρ | baseline rank | n |",
-        "|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rungs:
-        lines.append(
-            f"| {r['rung']} | {r['steps']} | {_f(r['kendall_tau'], '.3f')} | "
-            f"{_f(r['spearman'], '.3f')} | {_place(r['baseline_rank'], n)} | {r['n']} |"
-        )
-    lines.append(
-        f"| reference | {c['reference_steps']} | | | {_place(c['baseline_rank_reference'], n)} | |"
-    )
-    excluded = sorted({k for r in rungs for k in r["excluded"]})
-    if excluded:
-        lines += ["", f"Left out (failed or diverged): {', '.join(excluded)}."]
-    return "\n".join(lines) + "\n"
-
-
-def summary(c: dict[str, Any], out: Path, stream: TextIO | None = None) -> None:
-    """A few lines on stdout: τ per rung, the baseline's ranks, where the files are."""
-    stream = stream if stream is not None else sys.stdout
-    n = c["genomes"]
-    print(f"calibrated {n} genomes against {c['mult']}× training:", file=stream)
-    for r in c["rungs"]:
-        print(
-            f"  rung {r['rung']} ({r['steps']} steps): Kendall τ {_f(r['kendall_tau'], '.3f')}, "
-            f"Spearman ρ {_f(r['spearman'], '.3f')}, baseline rank "
-            f"{_place(r['baseline_rank'], n)} (n = {r['n']})",
-            file=stream,
-        )
-    print(
-        f"  reference ({c['reference_steps']} steps): baseline rank "
-        f"{_place(c['baseline_rank_reference'], n)}",
-        file=stream,
-    )
-    print(f"{verdict(c)}\n-> {out / CALIBRATION_JSON}, {out / CALIBRATION_MD}", file=stream)

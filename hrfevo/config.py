@@ -90,8 +90,8 @@ class RunConfig:
     # budget's other settings hold at every rung. None: every genome trains for budget.steps.
     # The default's rung 0 ranks by a forecast from reads at 120 and 180 steps, and its rungs
     # by hurdles: reports/fidelity.md and reports/multifidelity.md measure why.
-    fidelity: dict[str, Any] | None = field(
-        default_factory=lambda: {"rungs": [180, 360, 960], "promote": 1 / 3, "forecast_from": 120}
+    fidelity: Fidelity | None = field(
+        default_factory=lambda: Fidelity((180, 360, 960), promote=1 / 3, forecast_from=120)
     )
     # Execution: where evaluations run and what each one may use.
     # An EXECUTORS name (the first is the default); the rest, with their meaning and defaults,
@@ -139,7 +139,10 @@ class RunConfig:
         if not isinstance(self.space, SearchSpace):
             fail("space", self.space, "must be a mapping of SearchSpace fields")
         self.train_config().num_steps(self.space.seq_len)  # checks the budget
-        self.ladder()  # checks the fidelity ladder
+        if isinstance(self.fidelity, dict):
+            self.fidelity = Fidelity.from_dict(self.fidelity)
+        if self.fidelity is not None:
+            self._check_fidelity(self.fidelity)
 
     def _check_execution(self) -> None:
         """The execution settings, each alone and together: a setting that the chosen executor
@@ -172,12 +175,10 @@ class RunConfig:
             why = "serves a local Ray's dashboard; the cluster at ray_address serves its own"
             fail("ray_dashboard", self.ray_dashboard, why)
 
-    def ladder(self) -> Fidelity | None:
-        """The fidelity ladder, checked (None: one fidelity, the budget's)."""
-        if self.fidelity is None:
-            return None
-        ladder = Fidelity.from_dict(self.fidelity)
-        self.fidelity = ladder.to_dict()
+    def _check_fidelity(self, ladder: Fidelity) -> None:
+        """The fidelity ladder against the budget it trains with."""
+        if not isinstance(ladder, Fidelity):
+            fail("fidelity", ladder, "must be null or a mapping {rungs: [S0, S1, ...], ...}")
         budget = self.train_config()
         warmup = budget.warmup_steps if budget.schedule == "wsd" else None  # None: no continuing
         if warmup is not None:
@@ -191,7 +192,6 @@ class RunConfig:
             fail("forecast_from", ladder.forecast_from, why, "fidelity")
         if ladder.rungs[-1] > MAX_STEPS:
             fail("rungs", list(ladder.rungs), f"must be at most {MAX_STEPS} steps", "fidelity")
-        return ladder
 
     def train_config(self) -> TrainConfig:
         """The budget of every proxy run, seeded by the run and threaded by cpus_per_eval."""
@@ -209,7 +209,8 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return d | {"space": self.space.to_dict()}
+        fidelity = self.fidelity.to_dict() if self.fidelity is not None else None
+        return d | {"space": self.space.to_dict(), "fidelity": fidelity}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:

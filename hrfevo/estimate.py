@@ -16,7 +16,6 @@ the estimate. `benchmarks/presets.py` estimates `small` the same way (reports/pr
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import statistics
 from dataclasses import dataclass
@@ -86,18 +85,16 @@ class Estimate:
 def evaluations(cfg: RunConfig) -> tuple[int, ...]:
     """At most this many evaluations at each rung of the run's ladder."""
     counts = [cfg.population * cfg.generations]
-    ladder = cfg.ladder()
+    ladder = cfg.fidelity
     if ladder is not None:
         for _ in ladder.rungs[1:]:
-            counts.append(math.floor(counts[-1] * ladder.promote + 1e-9))  # the quota ⌊n·F⌋
+            counts.append(ladder.quota(counts[-1]))
     return tuple(counts)
 
 
 def per_generation(cfg: RunConfig) -> float:
     """Evaluations one generation makes, its promotions included (the progress's ETA)."""
-    ladder = cfg.ladder()
-    shares = [ladder.promote**r for r in range(len(ladder.rungs))] if ladder else [1.0]
-    return cfg.population * sum(shares)
+    return sum(evaluations(cfg)) / cfg.generations if cfg.generations else float(cfg.population)
 
 
 def workers(cfg: RunConfig) -> int:

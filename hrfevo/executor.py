@@ -19,7 +19,7 @@ import socket
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,3 +183,31 @@ class Executor(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def collect(
+    executor: Executor,
+    keep: Callable[[dict[str, Any]], None],
+    back: Callable[[dict[str, Any]], None] | None = None,
+    advance: Callable[[], None] | None = None,
+) -> list[str]:
+    """Wait for every job submitted, and every job submitted meanwhile; returns the errors of
+    those that ended in a FAULT (their records are not kept).
+
+    Each record that comes back is kept (`keep`: the search journals it), then `back` sees every
+    record, faults included; then, while no fault has been seen, `advance` may submit more (the
+    search's promotions, a calibration's next rung). The search's loop and `hrfevo calibrate`
+    both collect their results here.
+    """
+    faults: list[str] = []
+    while executor.pending:
+        for record in executor.as_completed():
+            if record["status"] == FAULT:
+                faults.append(record["error"])
+            else:
+                keep(record)
+            if back is not None:
+                back(record)
+            if advance is not None and not faults:
+                advance()  # at once: workers need not wait for the others
+    return faults

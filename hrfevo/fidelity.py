@@ -53,10 +53,12 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from types import SimpleNamespace
 from typing import Any
 
 import moocore
 import numpy as np
+from deap import tools
 
 from hrfevo.problem import Objectives
 
@@ -98,6 +100,10 @@ class Fidelity:
     @property
     def top(self) -> int:
         return len(self.rungs) - 1
+
+    def quota(self, k: int) -> int:
+        """How many of a rung's first k results are promoted to the next: ⌊k·F⌋."""
+        return math.floor(k * self.promote + 1e-9)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,20 +182,14 @@ def ranking(points: np.ndarray, keys: Sequence[str]) -> list[int]:
 
 
 def _crowding(points: np.ndarray) -> np.ndarray:
-    """NSGA-II's crowding distance: the extremes of each objective are infinitely far."""
-    n, distance = len(points), np.zeros(len(points))
-    if n <= 2:
-        return np.full(n, math.inf)
-    for j in range(points.shape[1]):
-        order = np.argsort(points[:, j], kind="stable")
-        span = points[order[-1], j] - points[order[0], j]
-        distance[order[0]] = distance[order[-1]] = math.inf
-        if span > 0:
-            distance[order[1:-1]] += (points[order[2:], j] - points[order[:-2], j]) / span
-    return distance
+    """NSGA-II's crowding distance, DEAP's (as `strategies.nsga2` uses it): the extremes of
+    each objective are infinitely far."""
+    inds = [SimpleNamespace(fitness=SimpleNamespace(values=tuple(p))) for p in points.tolist()]
+    tools.emo.assignCrowdingDist(inds)
+    return np.array([ind.fitness.crowding_dist for ind in inds], dtype=float)
 
 
-class Ladder:
+class Promotions:
     """Decides promotions from the results in, in the fixed order described above.
 
     `entries[r]` lists the genomes that entered rung r, in order; `update` extends them from
@@ -220,7 +220,7 @@ class Ladder:
                 ready += 1
             above = self.entries[rung + 1]
             for k in range(self._seen[rung] + 1, ready + 1):
-                quota = math.floor(k * self.fidelity.promote + 1e-9)
+                quota = self.fidelity.quota(k)
                 while len(above) < quota:
                     best = self._best(order[:k], set(above), rung, result)
                     if best is None:

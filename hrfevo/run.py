@@ -123,7 +123,7 @@ def build_search(
     """The run's search; `settings` (`search_settings`) goes into every checkpoint."""
     problem = make_problem(cfg, data_sha256)
     rng = np.random.default_rng(seed_stream(cfg.seed, "search"))  # not the batches' stream
-    ladder = cfg.ladder()
+    ladder = cfg.fidelity
     compare = {"compare": ladder.compare} if ladder else {}
     strategy = STRATEGIES[cfg.strategy](problem, cfg.population, rng, seeds, **compare)
     runner = executor or make_executor(cfg, problem)
@@ -138,7 +138,7 @@ def make_problem(cfg: RunConfig, data_sha256: str | None = None) -> SpectralProb
         tuple(cfg.objectives),
         cfg.crossover_prob,
         data_sha256,
-        cfg.ladder(),
+        cfg.fidelity,
     )
 
 
@@ -423,7 +423,7 @@ class RunView:
     def _check_records(self) -> None:
         """Every journal record within `hrfevo.rundir`'s bounds, for this run's metrics and
         ladder: a bad one is a UsageError naming its line and field."""
-        ladder = self.config.ladder()
+        ladder = self.config.fidelity
         rungs = ladder.rungs if ladder else None
         for rid, record in self.journal.records.items():
             where = f"{self.dir / JOURNAL}: line {self.journal.line_of[rid]}"

@@ -30,8 +30,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from hrfevo.errors import MachineFaultError
-from hrfevo.executor import FAULT, Executor, Job
-from hrfevo.fidelity import Fidelity, Ladder, Score
+from hrfevo.executor import Executor, Job, collect
+from hrfevo.fidelity import Fidelity, Promotions, Score
 from hrfevo.pareto import Logs, front
 from hrfevo.problem import Candidate, Objectives, Problem
 from hrfevo.rundir import CHECKPOINT, JOURNAL, STATES
@@ -71,7 +71,7 @@ class Search:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(run_dir / JOURNAL)
         self.logs = Logs(run_dir, problem)
-        self.ladder = Ladder(fidelity) if fidelity and len(fidelity.rungs) > 1 else None
+        self.promotions = Promotions(fidelity) if fidelity and len(fidelity.rungs) > 1 else None
         self.generation = 0  # generations finished
         self.stop = Stop(0)  # the limits to run to (resume may raise them)
         self.wall_seconds = 0.0  # wall time in run(), every process's, at the last checkpoint
@@ -154,22 +154,16 @@ class Search:
             self.observer.generation_started(self.generation, len(new), len(keys) - len(new))
         for key, candidate in new.items():
             self._submit(Job(key, candidate, self.generation))
-        faults: list[str] = []
         self._promote()
-        while self.executor.pending:
-            for record in self.executor.as_completed():
-                self.in_flight.discard(record_id(record["key"], record["rung"]))
-                if record["status"] == FAULT:
-                    faults.append(record["error"])
-                else:
-                    self._keep(record)
-                if self.observer:
-                    self.observer.evaluated(record, self.executor.pending)
-                if not faults:
-                    self._promote()  # at once: workers need not wait for the generation
+        faults = collect(self.executor, self._keep, self._back, self._promote)
         if faults:
             raise MachineFaultError(self.run_dir, faults)
         return keys
+
+    def _back(self, record: dict[str, Any]) -> None:
+        self.in_flight.discard(record_id(record["key"], record["rung"]))
+        if self.observer:
+            self.observer.evaluated(record, self.executor.pending)
 
     def _submit(self, job: Job) -> None:
         self.in_flight.add(job.id)
@@ -188,9 +182,9 @@ class Search:
 
     def _promote(self) -> None:
         """Submit every promotion the results so far decide (nothing without a ladder)."""
-        if self.ladder is None:
+        if self.promotions is None:
             return
-        for key, rung in self.ladder.update(self.archive, self._result, self._done):
+        for key, rung in self.promotions.update(self.archive, self._result, self._done):
             if record_id(key, rung) in self.journal or record_id(key, rung) in self.in_flight:
                 continue
             path = self._state_path(key, rung - 1)

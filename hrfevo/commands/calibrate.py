@@ -37,11 +37,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from hrfevo import calibrate, config
+    from hrfevo.reporting.calibration import summary
 
     flags = {k: getattr(args, k) for k in ("data", "seed", *config.EXECUTION_FIELDS)}
     cfg = config.resolve(args.preset, args.config, flags)
     result = calibrate.calibrate(cfg, args.out, args.genomes, args.mult, command_line(args))
-    calibrate.summary(result, args.out)
+    summary(result, args.out)
     return 0
 
 

@@ -156,7 +156,7 @@ def presets_table() -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for name in PRESETS:
         cfg = resolve(name, None, {})
-        space, budget, ladder = cfg.space, cfg.train_config(), cfg.ladder()
+        space, budget, ladder = cfg.space, cfg.train_config(), cfg.fidelity
         layers = "–".join(map(str, space.n_layers))
         bases = "–".join(map(str, space.n_bases))
         steps = f"{budget.steps} steps"

@@ -71,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
         for row in log[log["generation"] == log["generation"].max()].itertuples():
             tau = f"Kendall τ {row.kendall_tau:.2f}"
             print(f"fidelity     rung {row.rung_from} vs {row.rung_to}: {tau} (n = {row.n})")
-    ladder = view.config.ladder()
+    ladder = view.config.fidelity
     print(f"front        {front_line(front, ladder)}")
     print(f"hypervolume  {hypervolume(front, problem):.4f}")
     members(front, problem)

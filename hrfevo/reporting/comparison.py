@@ -128,7 +128,7 @@ def pareto_overlay(runs: list[RunData], names: list[str]) -> Figure:
 
 
 def _front_label(run: RunData, name: str, n: int, hv: float) -> str:
-    ladder = run.config.ladder()
+    ladder = run.config.fidelity
     if not n:
         return f"{name}: no genome trained to the top rung" if ladder else f"{name}: none ok"
     steps = f"rung {ladder.top}, {ladder.rungs[-1]}" if ladder else run.config.budget["steps"]
@@ -217,7 +217,7 @@ def _ladder_note(runs: list[RunData]) -> str:
 
 def _steps(run: RunData) -> str:
     """The training steps of an evaluation: "120", or a ladder's "120/360/960"."""
-    ladder = run.config.ladder()
+    ladder = run.config.fidelity
     return "/".join(map(str, ladder.rungs)) if ladder else str(run.config.budget["steps"])
 
 

@@ -1,4 +1,5 @@
-"""What a benchmark ran on, as markdown lines for the head of a report."""
+"""What a measurement ran on, as Markdown lines for the head of a report: every benchmark's
+report and `hrfevo calibrate`'s name the CPU, cores, torch, Python and date the same way."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ def pareto_figure(run: RunData) -> Figure:
     )
     ax.grid(True, which="both", alpha=0.25)
     fig.legend(loc="outside right upper", fontsize=9, framealpha=0.9)
-    ladder = run.config.ladder()
+    ladder = run.config.fidelity
     if ladder is not None:
         caption(fig, LADDER_NOTE.format(steps="/".join(map(str, ladder.rungs))))
     return fig
@@ -107,7 +107,7 @@ def _final_front(ax: Axes, run: RunData) -> None:
     final = run.front()
     staircase(ax, final, color=FINAL, lw=2.2, zorder=4)
     label = f"final front: after generation {run.generations - 1} ({plural(len(final), 'genome')})"
-    ladder = run.config.ladder()
+    ladder = run.config.fidelity
     if ladder is not None:
         label += f", rung {ladder.top} ({ladder.rungs[-1]} steps)"
     ax.scatter(final[X], final[Y], s=60, zorder=5, c=FINAL, ec="black", lw=0.8, label=label)
@@ -122,7 +122,7 @@ def _final_front(ax: Axes, run: RunData) -> None:
 
 def _provisional(ax: Axes, run: RunData, rung: int, n: int) -> None:
     """Rung `rung`'s provisional front: hollow markers of the rung's shape, at its metrics."""
-    ladder = run.config.ladder()
+    ladder = run.config.fidelity
     assert ladder is not None
     members = run.provisional_front(rung)
     label = f"provisional front, rung {rung} ({ladder.rungs[rung]} steps): {plural(n, 'genome')}"
@@ -259,7 +259,7 @@ def fidelity_figure(run: RunData) -> Figure:
     """Kendall τ between each pair of rungs (cumulative over the run) after each generation."""
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    rungs = run.config.ladder()
+    rungs = run.config.fidelity
     steps = rungs.rungs if rungs else (0,)
     styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]  # equal lines stay visible
     for i, (pair, rows) in enumerate(run.fidelity.groupby(["rung_from", "rung_to"])):

@@ -82,7 +82,7 @@ def compare(
     Runs with other objectives, search spaces or corpora, or a run given twice, are refused
     (UsageError) before anything is written.
     """
-    from hrfevo import comparison
+    from hrfevo.reporting import comparison
     from hrfevo.reporting.curves import hypervolume_curve
 
     _check_format(fmt)

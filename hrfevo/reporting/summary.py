@@ -97,7 +97,7 @@ def _evaluations(run: RunData) -> str:
 
 def _fidelity(run: RunData) -> str:
     """With a ladder: how many genomes reached each rung, and how well the rungs agree."""
-    ladder = run.config.ladder()
+    ladder = run.config.fidelity
     if ladder is None or run.fidelity.empty:
         return "## Fidelity\n\nOne fidelity: every genome trained for the budget's steps."
     reached = [sum(r.get("rung", 0) >= n for r in run.records) for n in range(len(ladder.rungs))]
@@ -140,7 +140,7 @@ HEADER = (
 
 
 def _front(run: RunData) -> str:
-    ladder = run.config.ladder()
+    ladder = run.config.fidelity
     if not run.front_records:
         if ladder and run.provisional[0]:
             return (
@@ -170,7 +170,7 @@ def _front(run: RunData) -> str:
 
 def _provisional(run: RunData) -> str:
     """One table per rung below the top, highest first, with that rung's metrics."""
-    ladder = run.config.ladder()
+    ladder = run.config.fidelity
     if ladder is None:
         return ""
     short = short_keys(run.evaluations["key"])

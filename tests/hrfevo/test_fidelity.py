@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from hrfevo.fidelity import Fidelity, Ladder, kendall_tau, spearman
+from hrfevo.fidelity import Fidelity, Promotions, kendall_tau, spearman
 from hrfevo.run import RunView
 from hrfevo.storage import Journal
 from tests.hrfevo.procs import kill_after
@@ -57,7 +57,7 @@ def test_promotions_follow_proposal_order_not_completion_order() -> None:
     order = list(losses)
 
     def promoted(arrival: list[str]) -> list[tuple[str, int]]:
-        ladder, arrived, out = Ladder(Fidelity((4, 8), 1 / 3)), set(), []
+        ladder, arrived, out = Promotions(Fidelity((4, 8), 1 / 3)), set(), []
         for key in arrival:
             arrived.add(key)
             out += ladder.update(order, _results(losses), lambda k, r: k in arrived)
@@ -71,7 +71,7 @@ def test_promotions_follow_proposal_order_not_completion_order() -> None:
 
 
 def test_a_failed_genome_is_never_promoted() -> None:
-    ladder = Ladder(Fidelity((4, 8), 0.5))
+    ladder = Promotions(Fidelity((4, 8), 0.5))
     losses = {"a": 1.0}  # b failed: it has no result, but it is done
     assert ladder.update(["b", "a"], _results(losses), lambda k, r: True) == [("a", 1)]
 

@@ -46,7 +46,7 @@ def test_a_bad_first_read_is_refused_naming_it(fidelity: dict, message: str) -> 
 def test_a_first_read_needs_a_schedule_that_can_pause(text_file: Path) -> None:
     flags = {"data": str(text_file), "fidelity": LADDER | {"forecast_from": 3}}
     with pytest.raises((ConfigError, UsageError), match="forecast_from"):
-        resolve("smoke", None, flags | {"budget": {"schedule": "cosine"}}).ladder()
+        resolve("smoke", None, flags | {"budget": {"schedule": "cosine"}})
 
 
 def problems(text_file: Path, forecast_from: int) -> tuple:
