@@ -22,6 +22,7 @@ from hrfevo import run
 from hrfevo.api import load_run
 from hrfevo.errors import UsageError
 from hrfevo.genome import Genome, describe, is_baseline, to_model_config, transformer_genome
+from hrfevo.problem import Record
 from hrfevo.reporting.markdown import plural
 from hrfevo.storage import atomic_write_json
 from model import Corpus, ModelConfig, SpectralLM, load_corpus
@@ -36,7 +37,6 @@ ROLES: dict[str, tuple[str, dict[str, Any]]] = {
     "design": ("seeds' designs", {"color": "#2ca02c", "marker": "*", "s": 120}),
     "anchor": ("nanoGPT at lr 1e-3", {"color": "#7f7f7f", "marker": "X", "s": 70}),
 }
-Record = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from hrfevo.problem import Record
 from hrfevo.rundir import CHECKPOINT, JOURNAL, RUN_FILE
 from tests.hrfevo.clitools import invoke, tree_digest
 
-Record = dict[str, Any]
 # Every command that reads a run directory, as the arguments after its name.
 READERS: dict[str, Callable[[Path, Path], list[str]]] = {
     "status": lambda run, tmp: ["status", str(run)],
