@@ -309,19 +309,6 @@ def _machine(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def check_gpus(cfg: RunConfig) -> None:
-    """UsageError at once when evaluations ask for a GPU that this machine lacks, as `hrfevo run`
-    refuses (every executor would quietly train on the CPU, or wait). A cluster
-    (`ray_address`) is checked by the Ray executor, against its own GPUs."""
-    import torch
-
-    if cfg.gpus_per_eval > 0 and cfg.ray_address is None and not torch.cuda.is_available():
-        raise UsageError(
-            f"--gpus-per-eval {cfg.gpus_per_eval:g} asks for GPUs, but this machine has none; "
-            "use --gpus-per-eval 0, or join a GPU cluster with --ray-address"
-        )
-
-
 def calibrate(cfg: RunConfig, out: Path, genomes: int, mult: int, command: str) -> dict[str, Any]:
     """Train `genomes` genomes with the proxy and at `mult`× the budget; write DIR/calibration.json
     and DIR/calibration.md (`command` is the line that reproduces it). Returns the JSON content.
@@ -333,7 +320,6 @@ def calibrate(cfg: RunConfig, out: Path, genomes: int, mult: int, command: str) 
         raise UsageError(f"--genomes {genomes}: must lie in [2, {MAX_GENOMES}]")
     if isinstance(mult, bool) or not isinstance(mult, int) or mult < 2:
         raise UsageError(f"--mult {mult}: must be an integer >= 2")
-    check_gpus(cfg)
     check_new_dir(out)
     cfg = dataclasses.replace(cfg, data=absolute_data(cfg.data))
     corpus = open_corpus(cfg.data, cfg.space.seq_len + 1)

@@ -71,6 +71,11 @@ class Problem(ABC):
         given, if any). Executors that place evaluations call it; the default ignores it."""
         return self
 
+    def check_start(self, x: Candidate, start: bytes) -> None:
+        """Raise ValueError (one line) unless `start`, read back from a run directory, is a
+        state that x's evaluation could continue from. Problems without states accept any."""
+        return None
+
     def encoding(self) -> Encoding:
         """A fixed-length encoding of the candidates, for samplers that need one (Optuna's)."""
         raise NotImplementedError(f"{type(self).__name__} offers no fixed-length encoding")

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from hrfevo.errors import MachineFaultError
+from hrfevo.errors import MachineFaultError, UsageError
 from hrfevo.executor import Executor, Job, collect
 from hrfevo.fidelity import Fidelity, Promotions, Score
 from hrfevo.pareto import Logs, front
@@ -189,7 +189,20 @@ class Search:
                 continue
             path = self._state_path(key, rung - 1)
             start = path.read_bytes() if path.exists() else None  # else from scratch: the same
+            if start is not None:
+                self._check_start(path, self.candidates[key], start)
             self._submit(Job(key, self.candidates[key], self.generation, rung, start))
+
+    def _check_start(self, path: Path, x: Candidate, start: bytes) -> None:
+        """A state read back from states/ is checked before a worker continues from it: one
+        from another genome, or cut short, is refused rather than journaled as a failure."""
+        try:
+            self.problem.check_start(x, start)
+        except ValueError as e:
+            raise UsageError(
+                f"{path}: {e}; delete it, and that genome trains its next rung from scratch "
+                "(to the same result)"
+            ) from None
 
     def _done(self, key: str, rung: int) -> bool:
         return record_id(key, rung) in self.journal

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,3 +95,30 @@ def _metadata(blob: bytes) -> dict[str, str]:
     (length,) = struct.unpack("<Q", blob[:8])
     header = json.loads(blob[8 : 8 + length])
     return dict(header["__metadata__"])
+
+
+def check_blob(blob: bytes, model: Mapping[str, Tensor]) -> None:
+    """ValueError, in one line, unless `blob` is a whole training state of a model whose state
+    dict is `model` (its names and shapes, as `expected_tensors` gives them on the meta
+    device). Reads the header alone: nothing is allocated for the tensors."""
+    try:
+        (length,) = struct.unpack("<Q", blob[:8])
+        header = json.loads(blob[8 : 8 + length])
+        meta = json.loads(header.pop("__metadata__")["hrfevo"])
+        end = max((entry["data_offsets"][1] for entry in header.values()), default=0)
+    except (ValueError, KeyError, TypeError, struct.error, RecursionError):
+        raise ValueError("not a training state (no safetensors header with its metadata)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"not a training state of format {FORMAT}")
+    if 8 + length + end != len(blob):
+        raise ValueError(f"{len(blob)} bytes where its header describes {8 + length + end}")
+    tensors = {name[6:]: entry for name, entry in header.items() if name.startswith("model.")}
+    for name in sorted(set(model) ^ set(tensors)):
+        where = "lacks" if name in model else "holds"
+        raise ValueError(f"{where} tensor {name!r}: the state of another model")
+    for name, tensor in model.items():
+        if tensors[name].get("shape") != list(tensor.shape):
+            shape = tensors[name].get("shape")
+            raise ValueError(
+                f"tensor {name!r} is {shape}, where the model has {list(tensor.shape)}"
+            )

@@ -1,4 +1,9 @@
-"""In-process, one job at a time: for debugging, tests and single-core machines."""
+"""In-process, one job at a time: for debugging, tests and single-core machines.
+
+`gpus_per_eval` > 0 runs each evaluation on this machine's GPU; asked of a machine without one,
+it is refused at once (the Ray executor refuses it against its cluster's GPUs), never quietly
+run on the CPU.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,22 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from hrfevo.errors import UsageError
 from hrfevo.executor import Execution, Executor, Job, run_job
 from hrfevo.problem import Problem
 
 
 class SerialExecutor(Executor):
     def __init__(self, problem: Problem, settings: Execution | None = None) -> None:
+        import torch
+
         super().__init__(problem, settings)
+        gpus = self.settings.gpus_per_eval
+        if gpus > 0 and not torch.cuda.is_available():
+            raise UsageError(
+                f"--gpus-per-eval {gpus:g} asks for GPUs, but this machine has none; "
+                "use --gpus-per-eval 0, or the ray executor on a GPU cluster (--ray-address)"
+            )
         self.queue: deque[Job] = deque()
 
     def submit(self, job: Job) -> None:

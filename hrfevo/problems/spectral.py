@@ -39,6 +39,8 @@ from model import (
     load_corpus,
     train,
 )
+from model.pretrained import expected_tensors
+from model.train_state import check_blob
 
 LN2 = math.log(2)
 TWO_PI = 2 * math.pi
@@ -195,6 +197,10 @@ class SpectralProblem(Problem):
             | result.timings,
             "device": result.device,
         } | ({"state": result.trunk.to_bytes()} if keep and result.trunk else {})
+
+    def check_start(self, x: Candidate, start: bytes) -> None:
+        cfg = to_model_config(Genome.from_dict(x), self.space.vocab_size, self.space.seq_len)
+        check_blob(start, expected_tensors(SpectralLM, cfg))
 
     def _early_read(self, cfg: ModelConfig, corpus: Corpus) -> TrainResult | None:
         """Rung 0's first read, at `fidelity.forecast_from` steps, with the state before its

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from hrfevo.config import resolve
+from hrfevo.errors import UsageError
 from hrfevo.problem import Record
 from hrfevo.rundir import CHECKPOINT, JOURNAL, RUN_FILE
 from tests.hrfevo.clitools import invoke, tree_digest
@@ -301,3 +303,51 @@ def test_calibrate_refuses_gpus_on_a_machine_without_one(
     argv = ["calibrate", *flags, "--gpus-per-eval", "1", "--out", str(tmp_path / "cal")]
     err = _refused(argv, tmp_path, capsys)
     assert "--gpus-per-eval 1 asks for GPUs, but this machine has none" in err, err
+
+
+def test_a_serial_run_refuses_gpus_on_a_machine_without_one(
+    tmp_path: Path, text_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The serial executor once trained on the CPU without a word when asked for a GPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    flags = ["--preset", "smoke", "--data", str(text_file), "--executor", "serial"]
+    argv = ["run", *flags, "--gpus-per-eval", "1", "--out", str(tmp_path / "run")]
+    err = _refused(argv, tmp_path, capsys)
+    assert "--gpus-per-eval 1 asks for GPUs, but this machine has none" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_state_read_back_from_states_is_checked_before_a_worker_continues_from_it(
+    text_file: Path, tmp_path: Path
+) -> None:
+    """A training state in states/ that is cut short, of another genome, or not a state at all
+    is refused in the driver with one line naming the file, instead of being journaled as the
+    promoted genome's failure."""
+    from hrfevo.fidelity import Fidelity
+    from hrfevo.genome import transformer_genome
+    from hrfevo.run import make_problem
+    from hrfevo.search import Search
+
+    ladder = Fidelity((4, 8), promote=0.5)
+    flags = {"data": str(text_file), "executor": "serial", "fidelity": ladder.to_dict()}
+    cfg = resolve("smoke", None, flags | {"budget": {"schedule": "wsd", "warmup_steps": 1}})
+    problem = make_problem(cfg)
+    x, other = transformer_genome(16, 1, 2).to_dict(), transformer_genome(32, 1, 2).to_dict()
+    state = problem.evaluate(x, 0)["state"]
+    problem.check_start(x, state)  # its own state passes
+    bad = {
+        "cut short": (state[:-100], "bytes where its header describes"),
+        "another genome's": (problem.evaluate(other, 0)["state"], "the model has|another model"),
+        "not a state": (b"\x08" + bytes(64), "not a training state"),
+    }
+    search = Search.__new__(Search)  # only the check, without a run around it
+    search.problem = problem
+    for name, (blob, why) in bad.items():
+        with pytest.raises(ValueError, match=why):
+            problem.check_start(x, blob)
+        with pytest.raises(UsageError, match=r"^\S+/states/k@0\.safetensors: .*delete it") as e:
+            search._check_start(tmp_path / "states" / "k@0.safetensors", x, blob)
+        assert "\n" not in str(e.value), name
