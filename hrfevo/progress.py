@@ -4,12 +4,16 @@ Generations are numbered from 0 (the initial population) here as in pareto.csv,
 hypervolume.csv, the plots and `hrfevo status`; "(2 of 4)" counts them. Each evaluation
 updates the elapsed time, the wall seconds per evaluation so far and an ETA: those seconds
 times the evaluations left (this generation's pending ones, and `per_generation` for each
-generation still to come). On a terminal the evaluation line is redrawn in place; in a log
+generation still to come). With a `Stop` that has other limits, the ETA is the soonest of
+them: the evaluations left at this session's pace, the CPU-seconds left at the rate this
+session spends them (`hrfevo.stop.cpu_seconds`), or the wall time left; "(2 of at most 4)"
+then counts the generations. On a terminal the evaluation line is redrawn in place; in a log
 (not a TTY) each finished evaluation gets a line of its own.
 """
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 import time
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hrfevo.problem import Problem
+from hrfevo.stop import Spent, Stop, evaluation_seconds
 from hrfevo.units import clock, duration
 
 SHOWN = 5  # front members listed after each generation
@@ -30,9 +35,12 @@ class Progress:
         run_dir: Path | None = None,
         per_generation: float | None = None,
         stream: TextIO | None = None,
+        stop: Stop | None = None,
+        spent: Spent | None = None,
     ) -> None:
         """`per_generation`: evaluations a generation makes (for the ETA; None: no ETA until
-        a generation has finished)."""
+        a generation has finished). `stop`: the run's limits besides `target` generations, and
+        `spent`: what it had used before this session (a resumed run's)."""
         # sys.stderr is looked up now, not at import, so a replaced stderr is honoured.
         self.problem, self.target, self.run_dir = problem, target, run_dir
         self.per_generation = per_generation
@@ -44,6 +52,9 @@ class Progress:
         self.running = False  # whether `generation` has started and not finished
         self.pending = 0  # evaluations of this generation submitted and not yet finished
         self.open_line = False  # a redrawn line without its newline yet
+        self.stop = stop
+        self.spent = spent or Spent(0, 0, 0.0, 0.0)
+        self.cpu = 0.0  # CPU-seconds of this session's evaluations, by the one clock
 
     def _print(self, text: str) -> None:
         clear = "\r\033[K" if self.open_line else ""  # the redrawn line gives way
@@ -57,7 +68,8 @@ class Progress:
             self.open_line = False
 
     def _count(self, generation: int) -> str:
-        return f"generation {generation} ({generation + 1} of {self.target})"
+        limited = self.stop is not None and any(v is not None for v in self.stop.limits().values())
+        return f"generation {generation} ({generation + 1} of {'at most ' * limited}{self.target})"
 
     def generation_started(self, generation: int, new: int, cached: int) -> None:
         if self.began is None:
@@ -71,6 +83,7 @@ class Progress:
     def evaluated(self, record: dict[str, Any], pending: int) -> None:
         self.done += 1
         self.pending = pending
+        self.cpu += evaluation_seconds(record)
         first = self.problem.objective_names[0]
         ok = record["status"] == "ok"
         result = f"{first} {record['metrics'][first]:.4g}" if ok else record["status"]
@@ -124,7 +137,18 @@ class Progress:
             per_generation = self.done / self.generation  # this session's own rate
         if each is None or per_generation is None:
             return None
-        return each * (self.pending + later * per_generation)
+        left = [each * (self.pending + later * per_generation)]
+        stop, spent = self.stop, self.spent
+        session = time.monotonic() - self.began if self.began is not None else 0.0
+        if stop is not None and stop.evaluations is not None:
+            evaluations = stop.evaluations - spent.evaluations - self.done
+            left.append(each * max(evaluations, self.pending))  # a generation is finished
+        if stop is not None and stop.cpu_seconds is not None and self.cpu > 0:
+            rate = self.cpu / session if session > 0 else math.inf  # CPU-seconds a second
+            left.append(max(stop.cpu_seconds - spent.cpu_seconds - self.cpu, 0.0) / rate)
+        if stop is not None and stop.wall_seconds is not None:
+            left.append(max(stop.wall_seconds - spent.wall_seconds - session, 0.0))
+        return min(left)
 
     def rate(self) -> str:
         each, eta = self.seconds_per_evaluation(), self.eta()

@@ -46,7 +46,8 @@ def main(args: argparse.Namespace) -> int:
     view = run.RunView(args.run_dir)
     with naming_flags():  # the flags checked here, so that an error names the flag
         stop = run.continued_stop(view, args.generations, limits(args))
-    progress = Progress(view.problem(), stop.generations, args.run_dir, per_generation(view.config))
+    each, spent = per_generation(view.config), run.spent(view)
+    progress = Progress(view.problem(), stop.generations, args.run_dir, each, None, stop, spent)
     execution = {k: getattr(args, k) for k in EXECUTION_FIELDS}
     with resume_hint(args.run_dir, progress):
         run.resume(args.run_dir, args.generations, progress, execution, limits(args))

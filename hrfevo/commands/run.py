@@ -114,7 +114,8 @@ def main(args: argparse.Namespace) -> int:
     if args.dry_run:
         dry_run(cfg, out, stop)
         return 0
-    progress = Progress(run.make_problem(cfg), cfg.generations, out, per_generation(cfg))
+    problem, each = run.make_problem(cfg), per_generation(cfg)
+    progress = Progress(problem, cfg.generations, out, each, stop=stop)
     with resume_hint(out, progress):
         run.start(cfg, out, progress, stop)
     failed = run.all_failed(out)

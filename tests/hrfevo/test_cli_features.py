@@ -30,6 +30,7 @@ from hrfevo.presets import PRESETS
 from hrfevo.problems.zdt import ZDT1
 from hrfevo.progress import Progress
 from hrfevo.search import Search
+from hrfevo.stop import Spent, Stop
 from hrfevo.storage import locked
 from hrfevo.strategies.nsga2 import NSGA2
 from model import ModelConfig, SpectralLM
@@ -325,3 +326,31 @@ def test_describe_is_the_notation_status_shows(run_dir: Path) -> None:
         Genome.from_dict(record["candidate"])
     )
     assert PRESETS["smoke"]["executor"] == "serial"
+
+
+@pytest.mark.parametrize(
+    ("stop", "spent", "eta"),
+    [
+        (Stop(10), None, 38.0),  # 1 s/eval × (2 pending + 9 generations × 4)
+        (Stop(10, evaluations=6), None, 4.0),  # 4 evaluations left at 1 s each
+        (Stop(10, cpu_seconds=100), None, 8.0),  # 80 CPU-seconds left at 10 a second
+        (Stop(10, wall_seconds=30), Spent(3, 12, 50.0, 25.0), 3.0),  # 25 s before, 2 now
+        (Stop(10, evaluations=100, wall_seconds=1000), None, 38.0),  # generations come first
+    ],
+)
+def test_the_eta_is_the_soonest_limit(
+    stop: Stop, spent: Spent | None, eta: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ETA once counted only generations, whatever --max-evaluations or a time limit said."""
+    now = [0.0]
+    monkeypatch.setattr("hrfevo.progress.time.monotonic", lambda: now[0])
+    log = io.StringIO()
+    progress = Progress(ZDT1(), 10, None, 4.0, log, stop=stop, spent=spent)
+    progress.generation_started(0, 4, 0)
+    record = {"key": "k", "status": "ok", "metrics": {"f1": 3.0}, "timings": {"seconds": 10.0}}
+    for pending in (3, 2):
+        now[0] += 1.0
+        progress.evaluated(record, pending)
+    assert progress.eta() == pytest.approx(eta)
+    limited = any(v is not None for v in stop.limits().values())
+    assert ("(1 of at most 10)" if limited else "(1 of 10)") in log.getvalue()
