@@ -21,7 +21,9 @@ class Objective:
 
     def hv_value(self, value: float, vocab_size: int) -> float:
         """Where `value` sits on this objective's hypervolume axis."""
-        return math.log(value) / math.log(vocab_size) if self.log_vocab else math.log10(value)
+        if self.log_vocab:
+            return math.log(value) / math.log(vocab_size)
+        return math.log10(max(value, 1.0))  # a state of 0 bytes (a context of one) sits at 0
 
 
 OBJECTIVES: dict[str, Objective] = {
@@ -29,5 +31,7 @@ OBJECTIVES: dict[str, Objective] = {
     "perplexity": Objective("validation perplexity", 1e12, 1.0, log_vocab=True),
     "flops_per_token": Objective("forward FLOPs per token", 1e18, 9.0),  # 1 GFLOP/token
     "params": Objective("trainable parameters", 1e15, 8.0),  # 100M parameters
+    # Inference state per sequence at a full context: a KV cache, a convolution's history.
+    "state_bytes": Objective("inference state bytes per sequence", 1e18, 9.0),  # 1 GB
 }
 REQUIRED = ("perplexity", "flops_per_token")  # the first objectives of every run, in order

@@ -42,6 +42,7 @@ METRIC_BOUNDS: dict[str, tuple[float, bool]] = {
     "flops_per_token": (0.0, True),
     "params": (0.0, True),
 }
+OPTIONAL_BOUNDS = {"state_bytes": (0.0, False)}  # bounds of a metric older runs lack
 
 
 def is_number(value: Any) -> bool:
@@ -104,7 +105,8 @@ def _check_metrics(record: dict[str, Any], where: str, known: Collection[str]) -
             raise UsageError(f"{field}: must be a finite number")
     if not ok:
         return
-    for name, (low, strict) in METRIC_BOUNDS.items():
+    bounds = METRIC_BOUNDS | {k: v for k, v in OPTIONAL_BOUNDS.items() if k in values}
+    for name, (low, strict) in bounds.items():
         value = values.get(name)
         if value is None or value < low or (strict and value == low):
             bound = f"> {low:g}" if strict else f">= {low:g}"

@@ -19,7 +19,7 @@ from model.config import (
 from model.data import ByteTokenizer, Corpus, DataError, contamination, load_corpus
 from model.ffn import hidden_width
 from model.lm import SpectralLM
-from model.memory import describe_bytes, memory_problem, training_bytes
+from model.memory import describe_bytes, memory_problem, state_bytes, training_bytes
 from model.mixers import MIXERS
 from model.pretrained import CONFIG_FILE, WEIGHTS_FILE
 from model.train import (
@@ -75,6 +75,7 @@ __all__ = [
     "reject_unknown_fields",
     "resolve_device",
     "seed_stream",
+    "state_bytes",
     "train",
     "training_bytes",
     "valid_device",

@@ -103,3 +103,12 @@ def memory_problem(cfg: ModelConfig, batch_size: int, device: torch.device) -> s
         f"training needs about {describe_bytes(need)} of memory (an estimate); {where} "
         f"{describe_bytes(have)}"
     )
+
+
+def state_bytes(cfg: ModelConfig) -> int:
+    """Inference state of one sequence at a full context, in fp32 bytes: what every layer's
+    mixer keeps between generated tokens (`Mixer.state_floats`: a KV cache, an input history).
+    The residual stream and the FFN keep nothing between tokens."""
+    return FLOAT * sum(
+        MIXERS[mixer].state_floats(cfg, layer) for layer, mixer in enumerate(cfg.layer_mixers)
+    )

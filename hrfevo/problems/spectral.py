@@ -37,6 +37,7 @@ from model import (
     TrainResult,
     TrainState,
     load_corpus,
+    state_bytes,
     train,
 )
 from model.pretrained import expected_tensors
@@ -54,6 +55,7 @@ METRICS = (
     "params",
     "train_tokens",
     "steps_done",
+    "state_bytes",  # inference state at a full context (`model.memory.state_bytes`)
 )
 # What rung 0 adds with a forecast (`Fidelity.forecast_from`): its first read, and the forecast.
 FORECAST_METRICS = ("early_loss", "forecast_loss")
@@ -187,6 +189,7 @@ class SpectralProblem(Problem):
             cfg, self.rung_config(rung), corpus, progress=False, start=state, trunk=keep
         )
         out = result.to_dict()
+        out |= {"state_bytes": state_bytes(cfg)}  # from the config: the same at every rung
         metrics = {k: out[k] for k in METRICS} | self._forecast(early, result)
         spent = result.seconds + (early.seconds if early else 0.0)
         return {

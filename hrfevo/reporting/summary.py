@@ -18,6 +18,7 @@ from hrfevo.api import RunData
 from hrfevo.choice import knee
 from hrfevo.reporting.markdown import figure, plural, table
 from hrfevo.reporting.plots import short_keys
+from model import describe_bytes
 
 TOP = 10  # front members listed
 FEW_FAILURES = 5  # more are also counted by error
@@ -134,7 +135,7 @@ def _failures(run: RunData) -> str:
 
 
 HEADER = (
-    *("key", "perplexity", "bits/byte", "FLOPs/token", "params", "d_model", "layers"),
+    *("key", "perplexity", "bits/byte", "FLOPs/token", "params", "state", "d_model", "layers"),
     *("mixers", "embedding", "bases", "wavelet", "ffn×", "α", "heads"),
 )
 
@@ -204,6 +205,7 @@ def _front_row(r: pd.Series, knee_key: str, short: str) -> tuple[object, ...]:
         f"{r['bits_per_byte']:.3f}",
         f"{r['flops_per_token']:,.0f}",
         f"{r['params']:,}",
+        "" if pd.isna(r["state_bytes"]) else describe_bytes(r["state_bytes"]),  # older runs: none
         r["d_model"],
         r["n_layers"],
         r["mixers"],

@@ -69,3 +69,7 @@ class CausalSelfAttention(Mixer):
     @classmethod
     def activations_per_token(cls, cfg: ModelConfig, layer: int) -> int:
         return 0
+
+    @classmethod
+    def state_floats(cls, cfg: ModelConfig, layer: int) -> int:
+        return 2 * (cfg.seq_len - 1) * cfg.d_model  # the KV cache: a key and a value per token

@@ -22,10 +22,15 @@ class Mixer(nn.Module, ABC):
     - `parameter_count`, `floats_per_step`, `activations_per_token`: the training memory of
       one layer, from the config alone, so that `model.memory` can refuse a model too large
       to build without building it. `model.memory` only sums them over the layers.
+    - `state_floats`: the inference state of one layer, the floats it must keep from the
+      tokens already seen to give one more token's output at a full context of `seq_len`:
+      the KV cache of attention, the input history a convolution's filter reaches. It is what
+      an incremental generator would hold (`model.memory.state_bytes` sums it); a test checks
+      it against each mixer's measured receptive field.
     - `spectral`: whether the mixer counts as a spectral component (`model.analysis`).
 
-    Generation runs the whole cropped context through `forward` again for every new token, so a
-    mixer keeps no inference state (no KV cache, no recurrent state) to account for.
+    (`SpectralLM.generate` itself runs the whole cropped context through `forward` again for
+    every new token, and keeps no state between tokens.)
     """
 
     spectral: ClassVar[bool]  # mixes tokens in a frequency or wavelet domain (model.analysis)
@@ -52,3 +57,9 @@ class Mixer(nn.Module, ABC):
     def activations_per_token(cls, cfg: ModelConfig, layer: int) -> int:
         """Floats per token that the backward pass keeps beyond the measured share of every
         block (`model.memory.ACTIVATIONS_PER_LAYER`·D): 0 for a mixer within that share."""
+
+    @classmethod
+    @abstractmethod
+    def state_floats(cls, cfg: ModelConfig, layer: int) -> int:
+        """Floats one sequence's generation must keep for this layer between tokens, at a full
+        context: from the T-1 tokens before the one being generated."""

@@ -73,3 +73,7 @@ class FourierMixer(Mixer):
     @classmethod
     def activations_per_token(cls, cfg: ModelConfig, layer: int) -> int:
         return 0
+
+    @classmethod
+    def state_floats(cls, cfg: ModelConfig, layer: int) -> int:
+        return (cfg.seq_len - 1) * cfg.d_model  # v of every earlier token: the filter spans T

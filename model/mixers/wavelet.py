@@ -60,6 +60,14 @@ def band_kernels(wavelet: str, levels: int, seq_len: int) -> Tensor:
     return torch.from_numpy(out).view(levels + 1, BAND_TAPS, K)
 
 
+def filter_taps(wavelet: str, levels: int, seq_len: int) -> int:
+    """K: the taps of the longest band's whole filter, as `band_kernels` builds it."""
+    longest = max(
+        len(f) + (BAND_TAPS - 1) * 2**b for b, f in enumerate(band_filters(wavelet, levels))
+    )
+    return min(longest, seq_len)
+
+
 class WaveletMixer(Mixer):
     spectral = True
     kernels: Tensor  # (J+1, BAND_TAPS, K) buffer, from band_kernels
@@ -123,3 +131,9 @@ class WaveletMixer(Mixer):
     def activations_per_token(cls, cfg: ModelConfig, layer: int) -> int:
         # Gated, each of the J+1 bands is kept for backward (measured: 2·D floats per band).
         return 2 * cfg.d_model * (cfg.wavelet_levels + 1) if cfg.band_mixing == "gate" else 0
+
+    @classmethod
+    def state_floats(cls, cfg: ModelConfig, layer: int) -> int:
+        # v of the K-1 earlier tokens that the longest band's whole filter reaches (K taps, at
+        # most seq_len): the cascade's receptive field, finite however long the context.
+        return (filter_taps(cfg.wavelet, cfg.wavelet_levels, cfg.seq_len) - 1) * cfg.d_model

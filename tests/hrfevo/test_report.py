@@ -127,7 +127,7 @@ def test_the_summary_covers_config_counts_front_and_figures(reported: Path, run:
         "## Failures\n\nNone.",
         "![Pareto front](pareto.png)",
         "![Hypervolume](hypervolume.png)",
-        "| key | perplexity | bits/byte | FLOPs/token | params | d_model | layers | mixers",
+        "| key | perplexity | bits/byte | FLOPs/token | params | state | d_model | layers | mixers",
         f"{len(run.front_records)} members, listed by perplexity.",
     ):
         assert needed in text, needed

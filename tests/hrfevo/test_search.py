@@ -209,3 +209,26 @@ def test_a_genome_over_the_spaces_caps_fails_before_training(
     assert over and all("is over space.max_params 20,000" in r["error"] for r in over)
     assert len(trained) == len(records) - len(over)  # the capped ones never trained
     assert any(r["status"] == "ok" for r in records)
+
+
+def test_the_readmes_three_objective_search_runs_and_resumes_to_the_same_front(
+    tmp_path: Path, text_file: Path
+) -> None:
+    """The README's example: a third objective from a config file, a 3-D front and hypervolume,
+    and a run stopped after its first generation resumes to the uninterrupted result."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    line = next(s for s in readme.splitlines() if s.startswith("printf 'objectives: ["))
+    config = tmp_path / "three.yaml"
+    config.write_text(line.split("'")[1].replace("\\n", "\n"))
+    whole, halves = tmp_path / "whole", tmp_path / "halves"
+    common = ["--config", config, "--generations", "2"]
+    subprocess.run(hrfevo_cmd(*smoke_args(whole, text_file), *common), check=True)
+    first = [*smoke_args(halves, text_file), "--config", config, "--generations", "1"]
+    subprocess.run(hrfevo_cmd(*first), check=True)
+    subprocess.run(hrfevo_cmd("resume", halves, "--generations", "2"), check=True)
+    assert snapshot(halves) == snapshot(whole)
+    front = pd.read_csv(whole / "pareto.csv").query("generation == 1")
+    assert {"perplexity", "flops_per_token", "state_bytes"} <= set(front.columns)
+    assert (front["state_bytes"] > 0).all()
+    status = subprocess.run(hrfevo_cmd("status", whole), check=True, capture_output=True, text=True)
+    assert "state_bytes" in status.stdout
