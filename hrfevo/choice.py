@@ -1,6 +1,10 @@
-"""Choosing one genome from a run: `knee`, `min-perplexity`, `max-flops:N` or `key:KEY`.
+"""Choosing one genome from a run: `knee`, `min-perplexity`, `max-flops:N`, `min:OBJECTIVE`,
+`max:OBJECTIVE=N` or `key:KEY`.
 
-The first three choose from the run's final front, its confirmed (top-rung) genomes that no
+`min:OBJECTIVE` takes the front member lowest on any objective the registry knows (`params`,
+`state_bytes`, ...; ties go to the lower perplexity), and `max:OBJECTIVE=N` the lowest
+perplexity among those at or under N on it (`max-flops:N` is `max:flops_per_token=N`). All but
+`key:KEY` choose from the run's final front, its confirmed (top-rung) genomes that no
 other dominates (`hrfevo.pareto.front`); `key:KEY` names any successful evaluation in the journal
 exactly, so a baseline that fell off the front, or a genome a ladder stopped below its top rung,
 can still be taken.
@@ -19,9 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from hrfevo.errors import UsageError
+from hrfevo.objectives import OBJECTIVES
 from hrfevo.problem import Problem, Record
 
-MODES = ("knee", "min-perplexity", "max-flops:N", "key:KEY")
+MODES = ("knee", "min-perplexity", "max-flops:N", "min:OBJECTIVE", "max:OBJECTIVE=N", "key:KEY")
 EXPLAIN = {
     "knee": "the knee of the final front: the member nearest the ideal point once log_V "
     "perplexity and log10 FLOPs per token are scaled to [0, 1] over the front",
@@ -31,13 +36,17 @@ EXPLAIN = {
 
 @dataclass(frozen=True)
 class Choice:
-    mode: str  # "knee", "min-perplexity", "max-flops" or "key"
-    budget: float | None = None  # max-flops: FLOPs per token allowed
+    mode: str  # "knee", "min-perplexity", "max-flops", "min", "max" or "key"
+    budget: float | None = None  # max-flops, max: the most allowed
     key: str | None = None  # key: the genome's key
+    objective: str = "flops_per_token"  # min, max: an OBJECTIVES name
 
     def __str__(self) -> str:
         if self.mode == "max-flops":
             return f"max-flops:{self.budget:g}"
+        if self.mode in ("min", "max"):
+            bound = f"={self.budget:g}" if self.mode == "max" else ""
+            return f"{self.mode}:{self.objective}{bound}"
         return f"key:{self.key}" if self.mode == "key" else self.mode
 
     def explain(self) -> str:
@@ -45,6 +54,13 @@ class Choice:
         if self.mode == "max-flops":
             return (
                 f"the lowest perplexity on the final front at or under {self.budget:g} FLOPs/token"
+            )
+        if self.mode == "min":
+            return f"the lowest {OBJECTIVES[self.objective].description} on the final front"
+        if self.mode == "max":
+            return (
+                f"the lowest perplexity on the final front with {self.objective} at or under "
+                f"{self.budget:g}"
             )
         if self.mode == "key":
             return f"named by its key {self.key}"
@@ -57,16 +73,29 @@ def parse_select(text: str) -> Choice:
     if text in ("knee", "min-perplexity"):
         return Choice(text)
     if mode == "max-flops" and arg:
-        try:
-            budget = float(arg)
-        except ValueError:
-            budget = math.nan
-        if not (math.isfinite(budget) and budget > 0):
-            raise UsageError(f"--select {text}: N must be a positive number of FLOPs per token")
-        return Choice("max-flops", budget=budget)
+        return Choice("max-flops", budget=_positive(text, arg, "N", " of FLOPs per token"))
     if mode == "key" and arg:
         return Choice("key", key=arg)
+    objective, _, bound = arg.partition("=")
+    if mode in ("min", "max") and objective:
+        if objective not in OBJECTIVES:
+            raise UsageError(f"--select {text}: no objective {objective!r} (choose from "
+                             f"{', '.join(OBJECTIVES)})")  # fmt: skip
+        if mode == "min" and not bound:
+            return Choice("min", objective=objective)
+        if mode == "max" and bound:
+            return Choice("max", budget=_positive(text, bound, "N"), objective=objective)
     raise UsageError(f"--select {text!r}: choose {', '.join(MODES)}")
+
+
+def _positive(text: str, value: str, name: str, unit: str = "") -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise UsageError(f"--select {text}: {name} must be a positive number{unit}")
+    return number
 
 
 def choose(sel: Choice, front: list[Record], records: list[Record], problem: Problem) -> Record:
@@ -78,14 +107,24 @@ def choose(sel: Choice, front: list[Record], records: list[Record], problem: Pro
     if sel.mode == "knee":
         return knee(front, problem)
     ok = front
-    if sel.mode == "max-flops":
-        ok = [r for r in front if r["metrics"]["flops_per_token"] <= (sel.budget or 0)]
+    if sel.mode in ("min", "max") and any(sel.objective not in r["metrics"] for r in front):
+        raise UsageError(
+            f"--select {sel}: the run's records have no {sel.objective} (written before it was "
+            "recorded); choose by another objective"
+        )
+    if sel.mode == "min":
+        return min(front, key=lambda r: (r["metrics"][sel.objective], r["metrics"]["perplexity"],
+                                         r["key"]))  # fmt: skip
+    if sel.mode in ("max-flops", "max"):
+        ok = [r for r in front if r["metrics"][sel.objective] <= (sel.budget or 0)]
         if not ok:
-            cheapest = min(r["metrics"]["flops_per_token"] for r in front)
-            raise UsageError(
-                f"--select {sel}: no front member fits (the cheapest needs {cheapest:g} "
-                "FLOPs per token)"
+            least = min(r["metrics"][sel.objective] for r in front)
+            needs = (
+                f"the cheapest needs {least:g} FLOPs per token"
+                if sel.mode == "max-flops"
+                else f"the lowest {sel.objective} on it is {least:g}"
             )
+            raise UsageError(f"--select {sel}: no front member fits ({needs})")
     return min(ok, key=lambda r: (r["metrics"]["perplexity"], r["key"]))
 
 

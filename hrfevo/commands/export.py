@@ -1,6 +1,6 @@
 """`hrfevo export`: a genome of a run as a model that loads and generates on its own.
 
-    hrfevo export RUN --out DIR [--select knee|min-perplexity|max-flops:N|key:KEY]
+    hrfevo export RUN --out DIR [--select knee|min-perplexity|max-flops:N|min:OBJ|max:OBJ=N|key:KEY]
                       [--retrain-steps N]
 
 DIR receives config.json and model.safetensors (`SpectralLM.from_pretrained(DIR)` and
@@ -24,7 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--select",
         default="knee",
         help="knee (default: best normalised trade-off), min-perplexity, max-flops:N "
-        "(best perplexity at or under N FLOPs per token) or key:KEY (any evaluated genome)",
+        "(best perplexity at or under N FLOPs per token), min:OBJECTIVE (lowest on any "
+        "objective, e.g. min:state_bytes), max:OBJECTIVE=N (best perplexity at or under N on it) "
+        "or key:KEY (any evaluated genome)",
     )
     p.add_argument(
         "--retrain-steps", type=int, metavar="N", help="train N steps instead of the proxy budget"

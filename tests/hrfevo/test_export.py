@@ -217,19 +217,27 @@ def test_retrain_steps_trains_longer_and_reproduces_itself(
     assert "--retrain-steps" in (out / "README.md").read_text()
 
 
-@pytest.mark.parametrize("mode", ["min-perplexity", "max-flops", "key"])
+@pytest.mark.parametrize("mode", ["min-perplexity", "max-flops", "min", "max", "key"])
 def test_every_select_mode_exports_its_choice(
     mode: str, run: RunData, run_dir: Path, tmp_path: Path
 ) -> None:
     select = {
         "min-perplexity": "min-perplexity",
         "max-flops": f"max-flops:{run.front()['flops_per_token'].min():.0f}",
+        "min": "min:state_bytes",
+        "max": f"max:params={run.front()['params'].median():.0f}",
         "key": f"key:{run.evaluations.loc[run.evaluations['baseline'], 'key'].iloc[0]}",
     }[mode]
     out = hrfevo.export(run, tmp_path / "out", select=select)
     m = read_json(out / "metrics.json")
     assert m["key"] == run.best(select)["key"] and m["select"] == str(parse_select(select))
     assert m["val_loss"] == run.record(m["key"])["metrics"]["val_loss"]
+    front = run.front()
+    if mode == "min":  # the front's smallest state, whatever its perplexity
+        assert run.record(m["key"])["metrics"]["state_bytes"] == front["state_bytes"].min()
+    if mode == "max":  # the best perplexity among those within the bound
+        within = front[front["params"] <= front["params"].median()]
+        assert m["key"] == within.sort_values(["perplexity", "key"])["key"].iloc[0]
 
 
 def rec(key: str, perplexity: float, flops: float) -> dict:
@@ -259,6 +267,10 @@ BAD = {
     "max-flops not a number": (["--select", "max-flops:lots"], "positive number of FLOPs"),
     "budget below the front": (["--select", "max-flops:10"], "no front member fits"),
     "unknown key": (["--select", "key:0123456789abcdef"], "no genome with that key"),
+    "unknown objective": (["--select", "min:beauty"], "no objective 'beauty'"),
+    "max without a bound": (["--select", "max:params"], "choose knee"),
+    "max bound not a number": (["--select", "max:params=few"], "N must be a positive number"),
+    "max bound below the front": (["--select", "max:params=1"], "the lowest params on it is"),
     "retrain steps < 1": (["--retrain-steps", "0"], "--retrain-steps 0"),
 }
 
