@@ -7,10 +7,14 @@ pareto_figure:      perplexity against forward FLOPs per token (log x): every ev
 hypervolume_figure: the front's hypervolume after each generation, from 0, with the
                     evaluations done by then on a second axis and the reference point in words.
 fidelity_figure:    with a fidelity ladder, Kendall τ between each pair of rungs by generation.
+objectives_figure:  with more than two objectives, every pair of them: the final front in red
+                    (labelled as in pareto_figure) over every genome. A front of three or more
+                    objectives is no staircase in any one pair, so none is drawn there.
 """
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from collections.abc import Iterable
 
@@ -97,15 +101,18 @@ def _earlier_fronts(ax: Axes, run: RunData) -> None:
     for g, colour in zip(shown, colours, strict=False):
         members = run.pareto[run.pareto["generation"] == g]
         label = f"front after generation {g}" + (" (initial population)" if g == 0 else "")
-        staircase(ax, members, color=colour, lw=1.2, alpha=0.9, zorder=2, label=label)
-        ax.scatter(members[X], members[Y], s=14, color=colour, zorder=3)
+        if len(run.problem.objective_names) == 2:
+            staircase(ax, members, color=colour, lw=1.2, alpha=0.9, zorder=2, label=label)
+            label = ""
+        ax.scatter(members[X], members[Y], s=14, color=colour, zorder=3, label=label or None)
 
 
 def _final_front(ax: Axes, run: RunData) -> None:
     """The final front (the front after the last generation): red, each member labelled with
     its short key, the knee ringed; with a ladder, each rung's provisional front hollow."""
     final = run.front()
-    staircase(ax, final, color=FINAL, lw=2.2, zorder=4)
+    if len(run.problem.objective_names) == 2:  # beyond two, objectives.png shows each pair
+        staircase(ax, final, color=FINAL, lw=2.2, zorder=4)
     label = f"final front: after generation {run.generations - 1} ({plural(len(final), 'genome')})"
     ladder = run.config.fidelity
     if ladder is not None:
@@ -275,4 +282,30 @@ def fidelity_figure(run: RunData) -> Figure:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def objectives_figure(run: RunData) -> Figure:
+    """Every pair of the run's objectives, one panel each (log axes but perplexity's)."""
+    names = run.problem.objective_names
+    pairs = list(itertools.combinations(names, 2))
+    fig = Figure(figsize=(5.2 * len(pairs), 4.8), layout="constrained")
+    ok = run.evaluations[run.evaluations["status"] == "ok"]
+    final, short = run.front(), short_keys(run.evaluations["key"])
+    for i, (y, x) in enumerate(pairs):
+        ax = fig.add_subplot(1, len(pairs), i + 1)
+        every = f"every genome ({len(ok)})" if i == 0 else None
+        ax.scatter(ok[x], ok[y], s=16, c="0.6", alpha=0.45, lw=0, label=every)
+        label = f"final front ({plural(len(final), 'genome')})" if i == 0 else None
+        ax.scatter(final[x], final[y], s=60, c=FINAL, ec="black", lw=0.8, zorder=5, label=label)
+        for name, axis in ((x, ax.set_xscale), (y, ax.set_yscale)):
+            axis("linear" if OBJECTIVES[name].log_vocab else "log")
+        ax.set_xlabel(OBJECTIVES[x].description)
+        ax.set_ylabel(OBJECTIVES[y].description)
+        ax.grid(True, which="both", alpha=0.25)
+        for key, px, py in zip(final["key"], final[x], final[y], strict=True):
+            ax.annotate(short[key], (px, py), xytext=(4, 3), textcoords="offset points",
+                        fontsize=LABEL_SIZE, family="monospace", color="#7a1010")  # fmt: skip
+    fig.suptitle(f"{run.name}: the final front on every pair of its {len(names)} objectives")
+    fig.legend(loc="outside lower center", ncols=2, fontsize=9)
     return fig

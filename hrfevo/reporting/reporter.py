@@ -5,6 +5,7 @@ One run, by default into reports/<run name>/:
     pareto.png       perplexity against FLOPs per token, fronts by generation (`plots`)
     hypervolume.png  hypervolume per generation, with the evaluations done by then
     fidelity.png     with a fidelity ladder: Kendall τ between rungs per generation
+    objectives.png   with more than two objectives: the final front on every pair of them
     summary.md       config, evaluation counts, failures, the front (keys as in pareto.png)
 
 Several runs (strategies, seeds; same objectives, space and corpus), by default into
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 REPORTS = Path("reports")
 FORMATS = ("png", "svg", "pdf")
-FIGURES = ("pareto", "hypervolume", "fidelity")
+FIGURES = ("pareto", "hypervolume", "fidelity", "objectives")
 TABLES = ("summary.md", "curves.csv")
 TITLE = "# HRFEvo "  # how every summary.md a report writes begins
 DPI = 150
@@ -54,7 +55,12 @@ def report(run: str | Path | RunData, out: str | Path | None = None, fmt: str = 
 
     A run in which every evaluation failed gets a summary.md of its failures and no figures.
     """
-    from hrfevo.reporting.plots import fidelity_figure, hypervolume_figure, pareto_figure
+    from hrfevo.reporting.plots import (
+        fidelity_figure,
+        hypervolume_figure,
+        objectives_figure,
+        pareto_figure,
+    )
     from hrfevo.reporting.summary import summary
 
     _check_format(fmt)
@@ -66,6 +72,8 @@ def report(run: str | Path | RunData, out: str | Path | None = None, fmt: str = 
         figures = {"pareto": pareto_figure, "hypervolume": hypervolume_figure}
         if data.problem.rungs > 1:
             figures["fidelity"] = fidelity_figure
+        if len(data.problem.objective_names) > 2:
+            figures["objectives"] = objectives_figure
     target.mkdir(parents=True, exist_ok=True)
     for name, draw in figures.items():
         _save(draw(data), target / f"{name}.{fmt}")

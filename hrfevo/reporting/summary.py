@@ -23,7 +23,12 @@ from model import describe_bytes
 TOP = 10  # front members listed
 FEW_FAILURES = 5  # more are also counted by error
 SETTINGS = ("preset", "data", "seed", "strategy", "population", "generations", "objectives")
-CAPTIONS = {"pareto": "Pareto front", "hypervolume": "Hypervolume", "fidelity": "Fidelity"}
+CAPTIONS = {
+    "pareto": "Pareto front",
+    "hypervolume": "Hypervolume",
+    "fidelity": "Fidelity",
+    "objectives": "Every pair of objectives",
+}
 
 
 def summary(run: RunData, figures: list[str], fmt: str = "png") -> str:

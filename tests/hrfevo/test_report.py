@@ -15,7 +15,12 @@ from hrfevo.api import RunData, load_run
 from hrfevo.choice import knee
 from hrfevo.cli import main
 from hrfevo.reporting.markdown import code_block, plural, table
-from hrfevo.reporting.plots import hypervolume_figure, pareto_figure, short_keys
+from hrfevo.reporting.plots import (
+    hypervolume_figure,
+    objectives_figure,
+    pareto_figure,
+    short_keys,
+)
 from hrfevo.reporting.reporter import report
 from tests.hrfevo.damage import copy_with_failure, empty_copy
 
@@ -231,3 +236,28 @@ def test_markdown_helpers() -> None:
         "2 families",
     )
     assert code_block("a ```` b", "text") == "`````text\na ```` b\n`````"
+
+
+def test_a_run_of_three_objectives_draws_every_pair_and_no_staircase(
+    tmp_path: Path, text_file: Path
+) -> None:
+    """Two objectives of three make no staircase: pareto.png shows the points only, and
+    objectives.png each pair, the final front labelled in every panel."""
+    from hrfevo.config import resolve
+    from hrfevo.run import start
+
+    objectives = ["perplexity", "flops_per_token", "state_bytes"]
+    flags = {"executor": "serial", "data": str(text_file), "objectives": objectives}
+    run = load_run(start(resolve("smoke", None, flags), tmp_path / "run"))
+    out = report(run, tmp_path / "report")
+    assert (out / "objectives.png").is_file()
+    assert "![Every pair of objectives](objectives.png)" in (out / "summary.md").read_text()
+    pairs = [(a.get_ylabel(), a.get_xlabel()) for a in objectives_figure(run).axes]
+    assert pairs == [
+        ("validation perplexity", "forward FLOPs per token"),
+        ("validation perplexity", "inference state bytes per sequence"),
+        ("forward FLOPs per token", "inference state bytes per sequence"),
+    ]
+    assert not any(
+        line.get_drawstyle() == "steps-post" for line in pareto_figure(run).axes[0].lines
+    )
