@@ -23,11 +23,12 @@ from hrfevo.errors import UsageError
 from hrfevo.genome import GENES, Genome, describe, genes, is_baseline
 from hrfevo.pareto import fidelity_log, front, generation_logs, genomes, provisional
 from hrfevo.problem import Record
-from hrfevo.problems.spectral import METRICS
+from hrfevo.problems.spectral import MEASURED_METRICS, METRICS
 from hrfevo.run import RunView
 
 COLUMNS = (
-    *("key", "rung", "generation", "status", "error", *METRICS, "seconds", "device"),
+    *("key", "rung", "generation", "status", "error", *METRICS, *MEASURED_METRICS),
+    *("seconds", "device"),
     "summary",
     *GENES,
     *("baseline", "seeded", "on_front"),
@@ -69,7 +70,7 @@ class RunData:
                 {
                     **{k: r[k] for k in ("key", "generation", "status", "error")},
                     "rung": r.get("rung", 0),
-                    **{m: r["metrics"].get(m) for m in METRICS},
+                    **{m: r["metrics"].get(m) for m in (*METRICS, *MEASURED_METRICS)},
                     "seconds": r["timings"].get("seconds"),
                     "device": r.get("worker", {}).get("device"),
                     "summary": describe(genome),

@@ -33,5 +33,7 @@ OBJECTIVES: dict[str, Objective] = {
     "params": Objective("trainable parameters", 1e15, 8.0),  # 100M parameters
     # Inference state per sequence at a full context: a KV cache, a convolution's history.
     "state_bytes": Objective("inference state bytes per sequence", 1e18, 9.0),  # 1 GB
+    # Measured, so noisy (reports/latency.md): a token's generation at batch 1, full context.
+    "latency_ms": Objective("milliseconds to generate a token", 1e12, 4.0),  # 10 s
 }
 REQUIRED = ("perplexity", "flops_per_token")  # the first objectives of every run, in order

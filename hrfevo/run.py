@@ -34,7 +34,13 @@ from hrfevo.genome import Genome, transformer_genome
 from hrfevo.operators import repair
 from hrfevo.pareto import front
 from hrfevo.problem import Problem
-from hrfevo.problems.spectral import FORECAST_METRICS, METRICS, SpectralProblem, open_corpus
+from hrfevo.problems.spectral import (
+    FORECAST_METRICS,
+    MEASURED_METRICS,
+    METRICS,
+    SpectralProblem,
+    open_corpus,
+)
 from hrfevo.rundir import CHECKPOINT, JOURNAL, RUN_FILE, check_checkpoint, check_record
 from hrfevo.search import Observer, Search
 from hrfevo.space import SearchSpace
@@ -427,7 +433,8 @@ class RunView:
         rungs = ladder.rungs if ladder else None
         for rid, record in self.journal.records.items():
             where = f"{self.dir / JOURNAL}: line {self.journal.line_of[rid]}"
-            check_record(record, where, (*METRICS, *FORECAST_METRICS), rungs)
+            known = (*METRICS, *FORECAST_METRICS, *MEASURED_METRICS)
+            check_record(record, where, known, rungs)
 
     def _check_journal_kept(self) -> None:
         """UsageError if the journal holds fewer lines than the last checkpoint recorded: it

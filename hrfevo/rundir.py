@@ -42,7 +42,11 @@ METRIC_BOUNDS: dict[str, tuple[float, bool]] = {
     "flops_per_token": (0.0, True),
     "params": (0.0, True),
 }
-OPTIONAL_BOUNDS = {"state_bytes": (0.0, False)}  # bounds of a metric older runs lack
+OPTIONAL_BOUNDS = {  # bounds of metrics that older runs lack
+    "state_bytes": (0.0, False),
+    "latency_ms": (0.0, True),
+    "latency_spread_ms": (0.0, False),
+}
 
 
 def is_number(value: Any) -> bool:

@@ -41,6 +41,7 @@ from model import (
     train,
 )
 from model.pretrained import expected_tensors
+from model.speed import generation_latency
 from model.train_state import check_blob
 
 LN2 = math.log(2)
@@ -59,6 +60,11 @@ METRICS = (
 )
 # What rung 0 adds with a forecast (`Fidelity.forecast_from`): its first read, and the forecast.
 FORECAST_METRICS = ("early_loss", "forecast_loss")
+# Measured on the worker's device (`model.speed`): milliseconds to generate a token at batch 1
+# and full context, median and interquartile range. Not a function of (genome, seed, budget):
+# a rerun measures them again, so comparisons of runs leave them out; a resumed run reads
+# them from the journal like every other metric.
+MEASURED_METRICS = ("latency_ms", "latency_spread_ms")
 
 
 def ranked(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -185,12 +191,15 @@ class SpectralProblem(Problem):
         early = self._early_read(cfg, corpus) if rung == 0 else None
         if early is not None and early.trunk is not None:
             state = early.trunk  # rung 0 goes on from the read's stable stage: the same result
-        _, result = train(
-            cfg, self.rung_config(rung), corpus, progress=False, start=state, trunk=keep
-        )
+        budget = self.rung_config(rung)
+        model, result = train(cfg, budget, corpus, progress=False, start=state, trunk=keep)
         out = result.to_dict()
+        if result.status == "ok":
+            median, spread = generation_latency(model, budget.threads)
+            out |= {"latency_ms": 1e3 * median, "latency_spread_ms": 1e3 * spread}
         out |= {"state_bytes": state_bytes(cfg)}  # from the config: the same at every rung
         metrics = {k: out[k] for k in METRICS} | self._forecast(early, result)
+        metrics |= {k: out[k] for k in MEASURED_METRICS if k in out}
         spent = result.seconds + (early.seconds if early else 0.0)
         return {
             "status": result.status,

@@ -138,3 +138,10 @@ def test_the_baseline_is_attention_with_a_table_and_no_spectral_ffn() -> None:
     assert not is_baseline(replace(g, arch=replace(g.arch, spectral_share=0.5)))
     assert not is_baseline(replace(g, arch=replace(g.arch, embedding="hybrid")))
     assert not is_baseline(replace(g, arch=replace(g.arch, mixers=("attention", "fourier"))))
+
+
+def test_every_successful_evaluation_records_its_measured_latency(run: RunData) -> None:
+    ok = [r for r in run.journal if r["status"] == "ok"]
+    assert ok and all(r["metrics"]["latency_ms"] > 0 for r in ok)
+    assert all(r["metrics"]["latency_spread_ms"] >= 0 for r in ok)
+    assert (run.front()["latency_ms"] > 0).all()  # a column of the tables, as every metric

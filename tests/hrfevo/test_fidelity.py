@@ -17,6 +17,7 @@ import pytest
 from hrfevo.fidelity import Fidelity, Promotions, kendall_tau, spearman
 from hrfevo.run import RunView
 from hrfevo.storage import Journal
+from tests.hrfevo.clitools import determined, determined_csv
 from tests.hrfevo.procs import kill_after
 
 LADDER = """\
@@ -117,12 +118,19 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
     checkpoint = json.loads((run_dir / "checkpoint.json").read_text())
     return {
         "journal": sorted(
-            (r["key"], r["rung"], r["generation"], r["status"], json.dumps(r["metrics"]))
+            (
+                r["key"],
+                r["rung"],
+                r["generation"],
+                r["status"],
+                json.dumps(determined(r["metrics"])),
+            )
             for r in records
         ),
         "population": checkpoint["strategy"]["population"],
         "rng": checkpoint["strategy"]["rng"],
-        **{name: (run_dir / name).read_text() for name in ("pareto.csv", "hypervolume.csv")},
+        "pareto.csv": determined_csv(run_dir / "pareto.csv"),
+        "hypervolume.csv": (run_dir / "hypervolume.csv").read_text(),
         "fidelity.csv": (run_dir / "fidelity.csv").read_text(),
         "states": sorted(p.name for p in (run_dir / "states").iterdir()),
     }

@@ -18,6 +18,7 @@ import pytest
 from hrfevo import run
 from hrfevo.config import resolve
 from hrfevo.storage import Journal
+from tests.hrfevo.clitools import determined
 from tests.hrfevo.procs import in_session, wait_until_gone
 
 # Evaluations of about half a second, so that a run can be caught in the middle.
@@ -54,7 +55,12 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
     checkpoint = json.loads((run_dir / "checkpoint.json").read_text())
     return {
         "journal": sorted(
-            (r["key"], r["generation"], r["status"], json.dumps(r["metrics"], sort_keys=True))
+            (
+                r["key"],
+                r["generation"],
+                r["status"],
+                json.dumps(determined(r["metrics"]), sort_keys=True),
+            )
             for r in records
         ),
         "population": checkpoint["strategy"]["population"],

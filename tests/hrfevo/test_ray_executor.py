@@ -28,6 +28,7 @@ from hrfevo.problems.zdt import ZDT1
 from hrfevo.search import Search
 from hrfevo.storage import Journal
 from hrfevo.strategies.nsga2 import NSGA2
+from tests.hrfevo.clitools import determined
 from tests.hrfevo.procs import descendants
 
 # Ray workers get this module's classes by value, whatever directory pytest was started from.
@@ -40,7 +41,8 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
     checkpoint = json.loads((run_dir / "checkpoint.json").read_text())
     return {
         "journal": sorted(
-            (r["key"], r["status"], json.dumps(r["metrics"], sort_keys=True)) for r in records
+            (r["key"], r["status"], json.dumps(determined(r["metrics"]), sort_keys=True))
+            for r in records
         ),
         "budgets": sorted({json.dumps(r["budget"], sort_keys=True) for r in records}),
         "population": checkpoint["strategy"]["population"],

@@ -19,6 +19,7 @@ from hrfevo import run
 from hrfevo.config import resolve
 from hrfevo.errors import MachineFaultError
 from hrfevo.storage import Journal
+from tests.hrfevo.clitools import determined, determined_csv
 from tests.hrfevo.procs import kill_after
 
 
@@ -52,7 +53,7 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
                 r["key"],
                 r["generation"],
                 r["status"],
-                json.dumps(r["metrics"], sort_keys=True),
+                json.dumps(determined(r["metrics"]), sort_keys=True),
                 json.dumps(r["candidate"], sort_keys=True),
             )
             for r in records
@@ -60,7 +61,7 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
         "population": checkpoint["strategy"]["population"],
         "rng": checkpoint["strategy"]["rng"],
         "generation": checkpoint["generation"],
-        "pareto": (run_dir / "pareto.csv").read_text(),
+        "pareto": determined_csv(run_dir / "pareto.csv"),
         "hypervolume": (run_dir / "hypervolume.csv").read_text(),
     }
 

@@ -18,7 +18,7 @@ from hrfevo.config import resolve
 from hrfevo.stop import Spent, Stop, cpu_seconds
 from hrfevo.storage import Journal
 from model import ConfigError
-from tests.hrfevo.clitools import invoke, run_cli, tree_digest
+from tests.hrfevo.clitools import determined, invoke, run_cli, tree_digest
 
 LIMIT = 5  # evaluations: the smoke preset's generation 0 holds 4, so generation 1 passes it
 ENOUGH = "50"  # generations: far more than the evaluation limit lets the run reach
@@ -35,7 +35,7 @@ def journal(out: Path) -> list[tuple[Any, ...]]:
     status and metrics (not its timings)."""
     records = Journal(out / "journal.jsonl").records.values()
     return sorted(
-        (r["key"], r["rung"], r["generation"], r["status"], json.dumps(r["metrics"]))
+        (r["key"], r["rung"], r["generation"], r["status"], json.dumps(determined(r["metrics"])))
         for r in records
     )
 
