@@ -11,8 +11,9 @@
 - `multifidelity`: the fidelity ladder against a single-fidelity search at equal CPU-seconds
 - `nsga2`: NSGA-II's mating and variation against pymoo's, and the search loop's own cost
 - `strategies`: every search strategy's front at equal evaluations and CPU-seconds
-- `frontier`: evolved models against a transformer ladder at equal FLOPs (its stages in
-  `frontier_plan`, `frontier_train` and `frontier_report`)
+- `frontier`: evolved models against a transformer ladder at equal FLOPs, and at scale (its
+  parts in `frontier_plan`, `frontier_train`, `frontier_scale`, `frontier_measure`,
+  `frontier_report` and `frontier_scale_report`)
 
 Two modules serve the others: `common` (paths, nanoGPT's anchor, the machine header) and
 `harness` (one search arm run to its stop, for comparisons at equal cost).

@@ -1,13 +1,14 @@
 """The frontier study: at equal FLOPs, does an evolved spectral LM beat a transformer, at short
-and long context? Writes reports/frontier.md and reports/frontier.png.
+and long context, and does the answer survive scale? Writes reports/frontier.md and .png.
 
     python -m benchmarks.frontier                  # the study: about an hour on 2 cores, resumable
+    python -m benchmarks.frontier --stage scale    # then its scale stage: about 3½ hours more
     python -m benchmarks.frontier --quick --out /tmp/f/frontier.md   # toy sizes, seconds
     python -m benchmarks.frontier --ray-address auto --gpus-per-eval 0.25   # on a Ray cluster
 
 At each context (64, which anchors to nanoGPT's CPU run, and 512, where the FFT mixers' cost
-advantage is real), in three stages that can be run apart with `--stage` (`all` runs them in
-turn and rewrites the report as each context's trainings end):
+advantage is real), in stages that can be run apart with `--stage` (`all` runs them in turn
+and rewrites the report as each context's trainings end):
 1. search: the `tiny` preset (its fidelity ladder, WSD at its learning rate), widths up to 96
    so that its FLOPs cover the transformer ladder, steps of equal tokens at every context.
    Each runs to its generations through the benchmarks' harness (`harness.run_arm`), which
@@ -21,22 +22,45 @@ turn and rewrites the report as each context's trainings end):
    rates tried within ×1.5 either side (`frontier_train`); the test loss reported is the best
    trial's. The front members with the lowest gaps, and the transformers either side of each
    in FLOPs, train with two more seeds at the learning rate they chose.
-3. report: test loss against FLOPs per token, parameters and tokens per second; each set's
+3. scale (`frontier_scale`), on request: `--stage scale`, or `all` with a scale flag
+   (`--scale-width`, `--scale-tokens`, `--token-factors`, `--scale-seeds`), so that the plain
+   command stays the study it was. The contests the study judged (every front member beyond
+   seed noise, the closest within noise, the seeds' designs), each with the transformers
+   either side of it, widened (d_model and heads × `--scale-width`, default 2) and trained on
+   `--scale-tokens` × the tokens (default 2); and, to tell what training does from what width
+   does, at the study's widths on × `--token-factors` the tokens (default 2 and 4). Each model's
+   rate is tuned again until bracketed, from the rate it chose in the study; each trains
+   `--scale-seeds` seeds (default 2); each gap is judged against the widened ladder at matched
+   FLOPs, on test loss, against seed noise, as in the study.
+4. report: test loss against FLOPs per token, parameters and tokens per second; each set's
    hypervolume on the run's axes; the gap at matched FLOPs (linear in log FLOPs along the
    ladder); where the front dominates; the genes of the winners; the seeds' claims beside what
-   is measured here.
+   is measured here; once the scale stage has results, its Scale section (each verdict at
+   every scale point, their rank correlations with the study's, CPU-hours by stage, and what
+   ×4 and ×8 would cost).
+
+The scale stage's cost at the defaults, estimated from the seconds the study's trainings took
+(`frontier_scale.estimate`; 1.5M tokens took 5 to 60 s, two trainings at a time on 2 cores),
+with 2 front members and the 2 designs selected at each context, their ladder, and 5 trainings
+a model (a study of 3 and one bracketing trial, then a second seed): per context, ×2 width at
+×2 tokens about 1.5 to 2 CPU-hours (FLOPs ×3.0 to ×3.8, and time grows as about FLOPs^0.7 at
+these sizes), ×2 tokens 0.6, ×4 tokens 1.2. In all about 7 CPU-hours: 3½ hours on 2 cores
+(4½ if time grew as FLOPs, `estimate`'s upper bound). Without the ×4 token point
+(`--token-factors 2`), about 2¼ hours. Each model selected beyond 2 at a context adds about a
+sixth. Larger factors are for a GPU or a cluster.
 
 The searches run side by side in `--workers` processes, each on the serial executor, so that
 their CPU-seconds compare. The trainings run on HRFEvo's executors, as `hrfevo run`'s
 evaluations do (`--executor`, `--ray-address`, `--cpus-per-eval`, `--gpus-per-eval`): a local
 Ray by default (a cluster's nodes need the corpus at the same path, as for `hrfevo run`).
 Every training's result is kept in reports/frontier.json, beside the report, as it arrives,
-keyed by the model, its budget and the corpus, not by where it ran: an interrupted or
-extended study trains only what is missing, on any executor.
+keyed by the model, its budget, the corpus and, for the scale stage, its scale point, not by
+where it ran: an interrupted or extended study trains only what is missing, on any executor.
 
 This file holds the stages and the command line; `frontier_plan.py` the settings, the models
 and the cache; `frontier_train.py` the trainings and the learning-rate studies;
-`frontier_report.py` the measures, the report and its figure.
+`frontier_scale.py` what the scale stage trains; `frontier_measure.py` the measures;
+`frontier_report.py` and `frontier_scale_report.py` the report and its figure.
 """
 
 from __future__ import annotations
@@ -50,6 +74,7 @@ from typing import Any
 
 from benchmarks import frontier_train
 from benchmarks.common import REPO, REPORTS, SHAKESPEARE
+from benchmarks.frontier_measure import contests
 from benchmarks.frontier_plan import (
     FULL,
     QUICK,
@@ -62,8 +87,10 @@ from benchmarks.frontier_plan import (
     plan,
     run_dir,
     searched,
+    transformer,
 )
-from benchmarks.frontier_report import contests, write_report
+from benchmarks.frontier_report import write_report
+from benchmarks.frontier_scale import Scale, estimate, scale_plan, selection, widened
 from benchmarks.frontier_train import Trainings, next_round, train_jobs
 from benchmarks.harness import Announce, run_arm
 from hrfevo import run
@@ -120,28 +147,30 @@ def pool_map(fn: Any, jobs: list[Any], workers: int) -> None:
 # ---- stage 2: the long trainings -----------------------------------------------------------
 
 
-def train_stage(s: Settings, args: argparse.Namespace) -> None:
+def train_stage(s: Settings, scale: Scale, args: argparse.Namespace) -> None:
     """Each context in turn, all on one executor, its report rewritten when it is trained."""
     cache = Cache(args.out.with_suffix(".json"))
+    with trainings_executor(s, args) as executor:
+        for T in s.contexts:
+            train_context(s, T, args, executor, cache)
+            write_report(s, args, scale)
+
+
+def trainings_executor(s: Settings, args: argparse.Namespace) -> Executor:
+    """The executor the execution flags name, with `Trainings` as its problem."""
     cfg = execution(s, args)
     if cfg.executor == "ray":  # a cluster's nodes have hrfevo and model, not this script
         from ray import cloudpickle
 
         cloudpickle.register_pickle_by_value(frontier_train)
-    with make_executor(cfg, Trainings(cfg.cpus_per_eval)) as executor:
-        for T in s.contexts:
-            train_context(s, T, args, executor, cache)
-            write_report(s, args)
+    return make_executor(cfg, Trainings(cfg.cpus_per_eval))
 
 
 def train_context(
     s: Settings, context: int, args: argparse.Namespace, executor: Executor, cache: Cache
 ) -> None:
     """Every model's study, then the closest contests' other seeds."""
-    out = searched(s, context, args)
-    if out is None:
-        raise UsageError(f"the search at context {context} has not finished: run --stage search")
-    p = plan(s, context, args, out)
+    p = plan(s, context, args, finished(s, context, args))
     for phase, jobs in (("studies", p.jobs), ("other seeds", None)):
         if jobs is None:  # the contests are known once the studies have ended
             jobs = other_seeds(p, cache.read(), s)
@@ -153,6 +182,14 @@ def train_context(
         train_jobs(todo, executor, cache)
 
 
+def finished(s: Settings, context: int, args: argparse.Namespace) -> Path:
+    """The context's search, once it has finished; else a UsageError."""
+    out = searched(s, context, args)
+    if out is None:
+        raise UsageError(f"the search at context {context} has not finished: run --stage search")
+    return out
+
+
 def execution(s: Settings, args: argparse.Namespace) -> RunConfig:
     """Where the trainings run: the execution flags, checked as `hrfevo run` checks them."""
     return resolve(s.preset, None, {k: getattr(args, k) for k in EXECUTION_FLAGS})
@@ -161,20 +198,50 @@ def execution(s: Settings, args: argparse.Namespace) -> RunConfig:
 def other_seeds(p: Plan, cache: dict[str, Record], s: Settings) -> list[Job]:
     """The closest contests' models again, with seeds 1 to `seeds` - 1, at the learning rate
     each chose."""
-    again: dict[tuple[str, int], Job] = {}
-    for c in contests(p, cache, s):
-        for r in (c.member, c.below, c.above):
-            if r.result is not None and r.job.lr is None:
-                for seed in range(1, s.seeds):
-                    job = dataclasses.replace(r.job, seed=seed, lr=r.result["lr"])
-                    again[r.job.model.name, seed] = job
-    return list(again.values())
+    jobs = [r.job for c in contests(p, cache, s) for r in (c.member, c.below, c.above)]
+    return frontier_train.other_seeds(jobs, cache, s.seeds)
+
+
+# ---- stage 3: the scale stage, on request --------------------------------------------------
+
+
+def scale_stage(s: Settings, scale: Scale, args: argparse.Namespace) -> None:
+    """Every context's selected contests at every scale point (`frontier_scale`), all on one
+    executor: every study, then every other seed, the report rewritten after each."""
+    cache = Cache(args.out.with_suffix(".json"))
+    plans = [plan(s, T, args, finished(s, T, args)) for T in s.contexts]
+    chosen = {p.context: selection(p, cache.read(), s) for p in plans}  # the study's verdicts
+    with trainings_executor(s, args) as executor:
+        for phase in ("studies", "other seeds"):
+            done = cache.read()
+            sps = [
+                scale_plan(p, chosen[p.context], pt, done, s) for p in plans for pt in scale.points
+            ]
+            jobs = [j for sp in sps for j in sp.jobs]
+            if phase == "other seeds":
+                jobs = frontier_train.other_seeds(jobs, done, scale.seeds)
+            todo = [j for j in jobs if next_round(j, done)]
+            todo.sort(key=lambda j: -j.model.built().flops_per_token() * j.budget["tokens"])
+            hours = sum(estimate(sp, done, scale.seeds) for sp in sps) / 3600
+            print(
+                f"scale stage, {phase}: {plural(len(todo), 'model')} to train (the whole stage: "
+                f"about {hours:.1f} CPU-hours, from the study's speed)",
+                file=sys.stderr,
+            )
+            train_jobs(todo, executor, cache)
+            write_report(s, args, scale)
 
 
 def main(argv: list[str] | None = None) -> Path:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--data", help=f"the corpus (default {SHAKESPEARE.name}; --quick: builtin)")
-    p.add_argument("--stage", choices=("all", "search", "train", "report"), default="all")
+    p.add_argument(
+        "--stage",
+        choices=("all", "search", "train", "scale", "report"),
+        default="all",
+        help="all: search, train and report, and scale too where a scale flag is given "
+        "(default all)",
+    )
     p.add_argument("--contexts", type=int, nargs="+", help="default 64 512 (--quick: 64 128)")
     p.add_argument("--strategy", default="nsga2", choices=list(STRATEGIES))
     p.add_argument("--seed", type=int, default=0, help="the searches' seed")
@@ -189,6 +256,7 @@ def main(argv: list[str] | None = None) -> Path:
     )
     p.add_argument("--workers", type=int, default=2, help="searches at a time")
     add_execution_flags(p)
+    add_scale_flags(p)
     p.add_argument("--work", type=Path, help="run directories (default populations/frontier)")
     p.add_argument("--out", type=Path, default=REPORTS / "frontier.md")
     p.add_argument("--quick", action="store_true", help="toy sizes: seconds, for the tests")
@@ -206,16 +274,19 @@ def main(argv: list[str] | None = None) -> Path:
         args.work = args.work or (
             args.out.parent / "frontier-runs" if args.quick else REPO / "populations" / "frontier"
         )
-        check(s, args)
+        scale, asked = scaling(args)
+        check(s, scale, args)
         if args.stage in ("all", "search"):
             jobs = [
                 (search_config(s, T, args), run_dir(s, T, args), s.generations) for T in s.contexts
             ]
             pool_map(search, jobs, args.workers)
         if args.stage in ("all", "train"):
-            train_stage(s, args)
+            train_stage(s, scale, args)
+        if args.stage == "scale" or (args.stage == "all" and asked):
+            scale_stage(s, scale, args)
         if args.stage in ("all", "report"):
-            write_report(s, args)
+            write_report(s, args, scale)
     except (UsageError, DataError) as e:
         print(f"frontier.py: {e}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -255,13 +326,55 @@ def add_execution_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_scale_flags(p: argparse.ArgumentParser) -> None:
+    """The scale stage's factors (`frontier_scale.Scale`, whose defaults these are)."""
+    p.add_argument(
+        "--scale-width",
+        type=int,
+        metavar="N",
+        help=f"the scale stage's width factor: d_model and heads × N (default {Scale.width})",
+    )
+    p.add_argument(
+        "--scale-tokens",
+        type=int,
+        metavar="N",
+        help=f"the scale stage's token factor: the long budget × N (default {Scale.tokens})",
+    )
+    p.add_argument(
+        "--token-factors",
+        type=int,
+        nargs="*",
+        metavar="N",
+        help="the token axis alone: the study's widths at these token factors, none if "
+        f"empty (default {' '.join(map(str, Scale.token_factors))})",
+    )
+    p.add_argument(
+        "--scale-seeds",
+        type=int,
+        metavar="N",
+        help=f"training seeds of every scaled model (default {Scale.seeds})",
+    )
+
+
+def scaling(args: argparse.Namespace) -> tuple[Scale, bool]:
+    """The scale stage's settings, and whether a scale flag asked for it."""
+    given = {
+        "width": args.scale_width,
+        "tokens": args.scale_tokens,
+        "token_factors": None if args.token_factors is None else tuple(args.token_factors),
+        "seeds": args.scale_seeds,
+    }
+    asked = {k: v for k, v in given.items() if v is not None}
+    return Scale(**asked), bool(asked)
+
+
 def checked(flag: str, value: int | None, default: int) -> int:
     if value is not None and value < 1:
         raise UsageError(f"{flag} {value}: must be at least 1")
     return default if value is None else value
 
 
-def check(s: Settings, args: argparse.Namespace) -> None:
+def check(s: Settings, scale: Scale, args: argparse.Namespace) -> None:
     """Every setting, before anything runs: a UsageError naming the first bad one."""
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
@@ -278,6 +391,9 @@ def check(s: Settings, args: argparse.Namespace) -> None:
         need = {"CPU": float(cfg.cpus_per_eval), "GPU": float(cfg.gpus_per_eval)}
         check_resources([local_resources()], need)
     load_corpus(args.data, min_tokens=max(s.contexts) + 1)  # a DataError for a bad corpus
+    for T in s.contexts:  # the front members too, once searched
+        for m in [*design_models(s, T), *(transformer(d, n, h, T) for d, n, h in s.chain)]:
+            widened(m, scale.width)  # a UsageError for a width the model cannot take
 
 
 if __name__ == "__main__":

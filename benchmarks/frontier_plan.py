@@ -168,6 +168,8 @@ class Job:
     study: LrStudy
     lr: float | None = None  # one training at this learning rate and `seed` instead
     seed: int = 0
+    # The scale stage's (width, tokens) factors (`frontier_scale.Point`); None: the study's own.
+    point: tuple[int, int] | None = None
 
     def key(self, trial: int | None = None) -> str:
         """The cache key of study trial `trial`, or (None) of the one fixed training.
@@ -175,8 +177,13 @@ class Job:
         The budget's device and threads are the ones first written here, whatever the trainings
         now run on (a result does not depend on where it ran), so that a study moved to another
         executor keeps its cache. A bracketing trial's rate depends on how many trials came
-        before it and on the factor, so its key names both."""
+        before it and on the factor, so its key names both. A scaled training's key names its
+        scale point, so that it never shares a key with the small study's trainings (a width
+        factor at the study's tokens can rebuild one of the ladder's transformers), and the
+        CPU-hours of each stage add up apart; the small study's keys name none, as before."""
         what: list[Any] = [self.model.config, self.budget, self.sha256, self.test_tokens]
+        if self.point is not None:
+            what.append({"scale": list(self.point)})
         if trial is None:
             what.append({"lr": self.lr, "seed": self.seed})
         else:

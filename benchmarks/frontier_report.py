@@ -1,30 +1,40 @@
-"""The frontier study's measures and report: test loss against FLOPs per token, each set's
-hypervolume, the gap at matched FLOPs, the closest contests against seed noise, the winners'
-genes, the seeds' claims, and the figure (see `benchmarks/frontier.py`)."""
+"""The frontier study's report: test loss against FLOPs per token, each set's hypervolume, the
+gap at matched FLOPs, the closest contests against seed noise, the winners' genes, the seeds'
+claims, the scale stage's section, and the figure (see `benchmarks/frontier.py`; the measures
+are `frontier_measure.py`'s)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
+import os
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
-import moocore
 import numpy as np
 import pywt
 
 from benchmarks.common import NANOGPT_VAL_LOSS, SHAKESPEARE, machine_lines
+from benchmarks.frontier_measure import (
+    Contest,
+    Judgement,
+    Row,
+    contests,
+    gap,
+    hypervolume,
+    judged,
+    kflops,
+    ladder_at,
+    num,
+    rows,
+)
 from benchmarks.frontier_plan import (
     FULL,
     NANOGPT_BUDGET,
     ROLES,
     VOCAB,
     Cache,
-    Job,
     Model,
     Plan,
     Record,
@@ -33,152 +43,13 @@ from benchmarks.frontier_plan import (
     searched,
     transformer,
 )
-from benchmarks.frontier_train import Bracket, tuned
+from benchmarks.frontier_scale import Scale
+from benchmarks.frontier_scale_report import scale_report
+from benchmarks.frontier_train import Bracket
 from hrfevo.api import load_run
 from hrfevo.genome import Genome
-from hrfevo.objectives import OBJECTIVES
 from hrfevo.reporting.markdown import plural, table
 from model import MIXER_CHOICES, ModelConfig, SpectralAnalyzer, SpectralLM, training_bytes
-
-# ---- measuring -----------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    """A model with its result (None until trained), and its FLOPs and parameters as built."""
-
-    job: Job
-    result: Record | None
-    flops: float
-    params: int
-
-    @property
-    def loss(self) -> float | None:
-        return None if self.result is None else self.result["test_loss"]
-
-    def seeded(self, cache: dict[str, Record], seed: int) -> float | None:
-        """The test loss with training seed `seed`, at the learning rate its study chose."""
-        if self.result is None or seed == 0:
-            return self.loss
-        again = dataclasses.replace(self.job, seed=seed, lr=self.result["lr"])
-        return cache.get(again.key(), {}).get("test_loss")
-
-
-def rows(p: Plan, cache: dict[str, Record], role: str | None = None) -> list[Row]:
-    out = []
-    for j in p.jobs if role is None else p.of(role):
-        model = j.model.built()
-        out.append(Row(j, tuned(cache, j), model.flops_per_token(), model.num_parameters()))
-    return out
-
-
-def interpolated(points: list[tuple[float, float | None]], flops: float) -> float | None:
-    """The loss at `flops` of (FLOPs, loss) points, linear in log FLOPs between those with a
-    loss; None outside them (no extrapolation)."""
-    done = sorted((math.log10(f), loss) for f, loss in points if loss is not None)
-    x = math.log10(flops)
-    if len(done) < 2 or not done[0][0] <= x <= done[-1][0]:
-        return None
-    return float(np.interp(x, [a for a, _ in done], [b for _, b in done]))
-
-
-def ladder_at(ladder: list[Row], flops: float) -> float | None:
-    """The ladder's test loss at `flops`, between its trained sizes."""
-    return interpolated([(r.flops, r.loss) for r in ladder], flops)
-
-
-def gap(row: Row, ladder: list[Row]) -> float | None:
-    """Test loss minus the ladder's at equal FLOPs (negative: the model beats the ladder)."""
-    at = ladder_at(ladder, row.flops)
-    return None if at is None or row.loss is None else row.loss - at
-
-
-def hypervolume(members: list[Row]) -> float:
-    """On the run's axes (hrfevo.objectives): test loss / ln V and log10 FLOPs, to (1, 9)."""
-    loss, cost = OBJECTIVES["perplexity"], OBJECTIVES["flops_per_token"]
-    points = [
-        (loss.hv_value(math.exp(r.loss), VOCAB), cost.hv_value(r.flops, VOCAB))
-        for r in members
-        if r.loss is not None
-    ]
-    if not points:
-        return 0.0
-    ref = np.array([loss.hv_reference, cost.hv_reference])
-    return float(moocore.hypervolume(np.array(points), ref=ref))
-
-
-@dataclass(frozen=True)
-class Contest:
-    """A model (a front member or a seeds' design) against the ladder at its FLOPs: the
-    trained transformers either side."""
-
-    member: Row
-    below: Row
-    above: Row
-
-    def losses(self, cache: dict[str, Record], seed: int) -> tuple[float | None, float | None]:
-        """With training seed `seed`: the member's test loss and the ladder's at its FLOPs."""
-        ladder = [(t.flops, t.seeded(cache, seed)) for t in (self.below, self.above)]
-        return self.member.seeded(cache, seed), interpolated(ladder, self.member.flops)
-
-
-def contests(p: Plan, cache: dict[str, Record], s: Settings) -> list[Contest]:
-    """The `pairs` front members with the lowest gaps (where the front is likeliest to beat
-    the ladder), then the seeds' designs, each with the two trained transformers either side
-    of it in FLOPs."""
-    ladder = sorted(
-        (r for r in rows(p, cache, "ladder") if r.loss is not None), key=lambda r: r.flops
-    )
-    scored = sorted(
-        ((g, r) for r in rows(p, cache, "front") if (g := gap(r, ladder)) is not None),
-        key=lambda x: x[0],
-    )
-    designs = [r for r in rows(p, cache, "design") if gap(r, ladder) is not None]
-    out = []
-    for r in [r for _, r in scored[: s.pairs]] + designs:  # inside the ladder's FLOPs
-        i = next(
-            i for i in range(len(ladder) - 1) if ladder[i].flops <= r.flops <= ladder[i + 1].flops
-        )
-        out.append(Contest(r, ladder[i], ladder[i + 1]))
-    return out
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """A contest over the training seeds: the gap per seed, their mean, the seed spread."""
-
-    gaps: list[float | None]
-    mean: float | None  # None until every seed is trained
-    spread: float | None
-    beyond: bool = False  # beyond seed noise
-
-    @property
-    def won(self) -> bool:
-        """The model ahead of the ladder, beyond seed noise."""
-        return self.beyond and self.mean is not None and self.mean < 0
-
-    @property
-    def words(self) -> str:
-        if self.mean is None:
-            return "other seeds not trained yet"
-        side = "the model" if self.mean < 0 else "the ladder"
-        return f"{side} ahead, {'beyond' if self.beyond else 'within'} seed noise"
-
-
-def judged(c: Contest, cache: dict[str, Record], seeds: int) -> Judgement:
-    """Beyond seed noise when every seed's gap has the same sign and the mean gap exceeds the
-    larger of the member's and the ladder's ranges over the seeds. (Seed 0 chose the
-    contests, so its gaps lean towards the front: the other seeds are the check.)"""
-    pairs = [c.losses(cache, seed) for seed in range(seeds)]
-    gaps = [m - t if m is not None and t is not None else None for m, t in pairs]
-    if not all(g is not None for g in gaps):
-        return Judgement(gaps, None, None)
-    ms, ts = ([cast(float, x[i]) for x in pairs] for i in (0, 1))
-    gs = cast(list[float], gaps)
-    spread = max(max(ms) - min(ms), max(ts) - min(ts))
-    mean = sum(gs) / seeds
-    beyond = (all(g < 0 for g in gs) or all(g > 0 for g in gs)) and abs(mean) > spread
-    return Judgement(gaps, mean, spread, beyond)
 
 
 def contest_cells(c: Contest, j: Judgement) -> list[str]:
@@ -231,15 +102,7 @@ def genes_of(genomes: list[Genome]) -> str:
     )
 
 
-# ---- stage 3: the report -------------------------------------------------------------------
-
-
-def num(x: float | None, fmt: str = ".4f") -> str:
-    return "—" if x is None else format(x, fmt)
-
-
-def kflops(x: float) -> str:
-    return f"{x / 1e3:,.0f}k" if x < 1e6 else f"{x / 1e6:.2f}M"
+# ---- stage 4: the report -------------------------------------------------------------------
 
 
 def verdict(p: Plan, cache: dict[str, Record], s: Settings) -> str:
@@ -281,8 +144,11 @@ def across(plans: dict[int, Plan], cache: dict[str, Record], s: Settings) -> lis
     short, long = min(plans), max(plans)
 
     def growth(role: str) -> str:
-        ratios = [flops_at(j.model, long) / flops_at(j.model, short) for j in plans[long].of(role)]
-        return f"×{min(ratios):.2f}–×{max(ratios):.2f}" if ratios else "—"
+        at = [(flops_at(j.model, long), flops_at(j.model, short)) for j in plans[long].of(role)]
+        ratios = [a / b for a, b in at if a is not None and b is not None]
+        misfits = len(at) - len(ratios)
+        but = f" ({misfits} of them too deep a wavelet cascade for {short})" if misfits else ""
+        return (f"×{min(ratios):.2f}–×{max(ratios):.2f}" if ratios else "—") + but
 
     margin = ", ".join(
         f"{hypervolume(rows(p, cache, 'front')) - hypervolume(rows(p, cache, 'ladder')):+.4f} "
@@ -313,9 +179,13 @@ def across(plans: dict[int, Plan], cache: dict[str, Record], s: Settings) -> lis
     ]
 
 
-def flops_at(model: Model, context: int) -> float:
-    """The model's forward FLOPs per token at another context."""
-    cfg = ModelConfig.from_dict(model.config | {"seq_len": context})
+def flops_at(model: Model, context: int) -> float | None:
+    """The model's forward FLOPs per token at another context; None where it does not fit
+    (a wavelet cascade deeper than the context allows)."""
+    try:
+        cfg = ModelConfig.from_dict(model.config | {"seq_len": context})
+    except ValueError:
+        return None
     return SpectralLM(cfg).flops_per_token()
 
 
@@ -578,8 +448,12 @@ def memory_bytes(row: Row, batch: int) -> int:
     return training_bytes(ModelConfig.from_dict(row.job.model.config), batch)
 
 
-def command(s: Settings, args: argparse.Namespace) -> str:
-    """The command line that reproduces the report."""
+def command(s: Settings, args: argparse.Namespace, scale: Scale | None) -> str:
+    """The command line that reproduces the report (with `scale`, its Scale section too)."""
+    scaled = [] if scale is None else [
+        *("--scale-width", str(scale.width), "--scale-tokens", str(scale.tokens)),
+        *("--token-factors", *map(str, scale.token_factors), "--scale-seeds", str(scale.seeds)),
+    ]  # fmt: skip
     flags = [
         *(["--quick"] if args.quick else []),
         *([] if Path(args.data) == SHAKESPEARE else ["--data", args.data]),
@@ -589,15 +463,18 @@ def command(s: Settings, args: argparse.Namespace) -> str:
         *("--workers", str(args.workers), "--executor", args.executor),
         *(["--cpus-per-eval", str(args.cpus_per_eval)] if args.cpus_per_eval else []),
         *(["--gpus-per-eval", f"{args.gpus_per_eval:g}"] if args.gpus_per_eval else []),
+        *scaled,
     ]
     return " ".join(["python -m benchmarks.frontier", *flags])
 
 
-def write_report(s: Settings, args: argparse.Namespace) -> None:
-    """The report and its figure, from the searches that have finished and what is cached."""
+def write_report(s: Settings, args: argparse.Namespace, scale: Scale) -> None:
+    """The report and its figure, from the searches that have finished and what is cached; the
+    Scale section once `scale`'s points have a result."""
     cache = Cache(args.out.with_suffix(".json")).read()
     plans = {T: plan(s, T, args, out) for T in s.contexts if (out := searched(s, T, args))}
     hours = sum(r["seconds"] for r in cache.values()) / 3600
+    at_scale, scale_lines = scale_report(plans, cache, s, scale, os.cpu_count() or 1)
     lines = [
         "# The frontier study: at equal FLOPs, does an evolved spectral LM beat a transformer?",
         "",
@@ -605,7 +482,7 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
         f"`{args.out.with_suffix('.json').name}` are reused, and the searches continue where "
         "they stopped). Command:",
         "",
-        f"    {command(s, args)}",
+        f"    {command(s, args, scale if scale_lines else None)}",
         "",
         *machine_lines(1, load=False),  # the trainings ran before this report, under their own
         f"- {plural(len(cache), 'training')} so far, {hours:.1f} hours of them, on "
@@ -619,6 +496,7 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
             else []
         ),
         *(f"- {verdict(p, cache, s)}" for p in plans.values()),
+        *([f"- {at_scale}"] if at_scale else []),
         *(f"- The retrained front's layers at {T}: {mixer_shares(p)}." for T, p in plans.items()),
         *([] if plans else ["- No search has finished yet."]),
         "",
@@ -656,6 +534,7 @@ def write_report(s: Settings, args: argparse.Namespace) -> None:
         lines += context_section(p, cache, s)
     if len(plans) > 1:
         lines += across(plans, cache, s)
+    lines += scale_lines
     if plans:
         header = ["source", "claim", "claimed", "measured here (causal models)"]
         lines += ["## The seeds' claims", "", table(header, claims(plans, cache)), ""]

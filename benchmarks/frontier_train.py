@@ -21,6 +21,7 @@ a study continued from the cache proposes what an uninterrupted one would have.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -241,6 +242,20 @@ def tuned(cache: dict[str, Record], job: Job) -> Record | None:
     return best | {"trials": len(done), "bracket": rates}
 
 
+def other_seeds(jobs: list[Job], cache: dict[str, Record], seeds: int) -> list[Job]:
+    """Each studied job of `jobs` with a result again, with seeds 1 to `seeds` - 1, at the
+    learning rate its study chose (a model listed twice, once)."""
+    again: dict[str, Job] = {}
+    for job in jobs:
+        best = tuned(cache, job) if job.lr is None else None
+        if best is None:
+            continue
+        for seed in range(1, seeds):
+            one = dataclasses.replace(job, seed=seed, lr=best["lr"])
+            again.setdefault(one.key(), one)
+    return list(again.values())
+
+
 # ---- running them --------------------------------------------------------------------------
 
 
@@ -303,8 +318,8 @@ def result(record: dict[str, Any], trial: Trial) -> Record:
         where = f"{x['name']} at {x['context']}, lr {x['lr']:.3g}, seed {x['seed']}"
         raise RuntimeError(f"training {where} crashed:\n{record['traceback']}")
     print(
-        f"  {x['name']} at {x['context']}: lr {x['lr']:.3g}, seed {x['seed']}: val "
-        f"{m['val_loss']}, test {m['test_loss']} ({m['seconds']:.0f} s)",
+        f"  {x['name']} at {x['context']}, {x['budget']['tokens']:,} tokens: lr {x['lr']:.3g}, "
+        f"seed {x['seed']}: val {m['val_loss']}, test {m['test_loss']} ({m['seconds']:.0f} s)",
         file=sys.stderr,
     )
     out = {k: x[k] for k in ("name", "context", "lr", "seed")} | {"status": record["status"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,14 +59,27 @@ def test_frontier_benchmark_quick(
         assert row in text
     assert "beyond seed noise" in text or "within seed noise" in text  # second seeds trained
     assert out.with_suffix(".png").stat().st_size > 0
+    assert "## Scale" not in text  # the scale stage runs when asked, not by default
+    assert frontier.main([*argv, "--stage", "scale"]) == out  # at its default points
+    scaled = out.read_text()
+    for part in ("## Scale", "### Context 64", "### Context 128", "**Cost.**", "**Larger.**"):
+        assert part in scaled
+    for point in ("×2 width, ×2 tokens", "×1 width, ×2 tokens", "×1 width, ×4 tokens"):
+        assert f"| gap, {point} (2 seeds) |" in scaled
+    assert "| inference state, study → ×2 width, ×2 tokens |" in scaled
+    verdicts = "held|flipped|fell into noise|rose out of noise|stayed in noise"
+    assert re.search(rf"\| [+-]\d\.\d{{4}} \(\d\.\d{{4}}\), ({verdicts})", scaled)
+    assert re.search(r"\| ×2 width, ×2 tokens \| all \| \d+ \| ([+-]\d|—)", scaled)  # τ, ρ
+    assert "one GPU: not measured" in scaled
+    assert "--scale-width 2 --scale-tokens 2 --token-factors 2 4 --scale-seeds 2" in scaled
     cached = out.with_suffix(".json").read_text()
 
     def untrained(*args: object, **kwargs: object) -> None:
         raise AssertionError("a rerun retrained a model its cache holds")
 
-    # resumed: every result comes from the cache
+    # resumed: every result comes from the cache, the scale stage's too
     monkeypatch.setattr(frontier.frontier_train, "train", untrained)
-    assert frontier.main(argv) == out
+    assert frontier.main([*argv, "--scale-width", "2"]) == out
     assert out.with_suffix(".json").read_text() == cached
     with pytest.raises(SystemExit) as bad:  # the seeds' db4 cascade needs 56 tokens
         frontier.main([*argv[:-1], str(tmp_path / "bad.md"), "--contexts", "32"])

@@ -153,11 +153,14 @@ def test_a_fault_stops_its_model_alone_and_a_rerun_trains_what_it_missed(tmp_pat
 def test_the_quick_study_on_a_two_worker_ray_gives_the_serial_numbers(
     tmp_path: Path, text_file: Path, local_ray: None
 ) -> None:
-    """The search is shared; the trainings, every study's rounds included, run twice."""
+    """The search is shared; the trainings, every study's rounds included, run twice, and so
+    do the scale stage's at one point (×2 width at the study's tokens)."""
     flags = ["--quick", "--data", str(text_file), "--contexts", "64", "--work", str(tmp_path)]
+    flags += ["--scale-width", "2", "--scale-tokens", "1", "--token-factors"]
     serial, on_ray = tmp_path / "serial" / "frontier.md", tmp_path / "ray" / "frontier.md"
     frontier.main([*flags, "--executor", "serial", "--out", str(serial)])
-    frontier.main([*flags, "--stage", "train", "--executor", "ray", "--out", str(on_ray)])
+    for stage in ("train", "scale"):
+        frontier.main([*flags, "--stage", stage, "--executor", "ray", "--out", str(on_ray)])
     timing = ("seconds", "tokens_per_second")
 
     def numbers(md: Path) -> dict[str, Record]:
@@ -167,3 +170,8 @@ def test_the_quick_study_on_a_two_worker_ray_gives_the_serial_numbers(
     assert numbers(on_ray) == numbers(serial)
     bracketing = [r for r in numbers(on_ray).values() if r.get("trial", 0) >= QUICK.lr_trials]
     assert bracketing and "Learning rates: " in on_ray.read_text()
+    wide = [r for r in numbers(on_ray).values() if r["name"].endswith("×2 wide")]
+    assert {r["seed"] for r in wide} == {
+        0,
+        1,
+    } and "| gap, ×2 width, ×1 tokens" in on_ray.read_text()
