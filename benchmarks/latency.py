@@ -3,8 +3,8 @@
 `hrfevo run` journals each genome's generation latency (`model.speed.generation_latency`: the
 median of 15 timed full-context forward passes at batch 1, after 3 untimed ones). This measures
 how far that figure moves when nothing changes but the machine: for attention, Fourier and
-wavelet models at two contexts, the measurement is repeated `--runs` times on a quiet machine
-and again, side by side in the same invocation, with every core kept busy by other processes
+wavelet models at two contexts, the measurement is repeated `--runs` times on the machine as
+it is, and again, side by side in the same invocation, with one more busy process per core
 (what a shared machine, or Ray running other evaluations, does to it).
 
     python -m benchmarks.latency                 # 10 runs per model and arm, contexts 64 and 512
@@ -94,16 +94,17 @@ def main() -> None:
     rows, ratios = [], []
     for context in contexts:
         for name, genes in MODELS.items():
-            quiet = measure(context, genes, runs, repeats)
+            found = measure(context, genes, runs, repeats)
             with busy(cores):
                 loaded = measure(context, genes, runs, repeats)
-            rows += [row(name, context, "quiet", quiet), row(name, context, "loaded", loaded)]
-            q = statistics.median(m for m, _ in quiet)
+            busy_arm = f"+{cores} busy"
+            rows += [row(name, context, "as found", found), row(name, context, busy_arm, loaded)]
+            q = statistics.median(m for m, _ in found)
             ratios.append(statistics.median(m for m, _ in loaded) / q)
-            print(
-                f"{name} at {context}: {q:.3f} ms quiet, ×{ratios[-1]:.2f} loaded", file=sys.stderr
-            )
-    spreads = [float(r.split("|")[6]) for r in rows if "| quiet |" in r]
+            shown = f"{name} at {context}: {q:.3f} ms as found, ×{ratios[-1]:.2f} busier"
+            print(shown, file=sys.stderr)
+    spreads = [float(r.split("|")[6]) for r in rows if "| as found |" in r]
+    busy_spreads = [float(r.split("|")[6]) for r in rows if "| as found |" not in r]
     command = "python -m benchmarks.latency" + (" --quick" if args.quick else f" --runs {runs}")
     lines = [
         "# How noisy is a measured latency?",
@@ -111,18 +112,18 @@ def main() -> None:
         f"Produced by `benchmarks/latency.py`; rerun it to reproduce:\n\n    {command}",
         "",
         *header,
-        f"- load average (1 min) before the first measurement: {load:.2f}",
         "",
         "## Verdict",
         "",
-        f"- On the machine as it was (load {load:.2f} on {cores} cores before the first "
-        f"measurement), {runs} repeated measurements of the same model differ by at most "
-        f"×{max(spreads):.2f} (the largest max/min over models and contexts), and the median is "
-        "the figure to trust: each measurement is itself the median of "
-        f"{repeats} passes, whose interquartile range is in the last column.",
-        f"- With every core busy ({cores} spinning processes), the median latency grows by "
-        f"×{min(ratios):.2f}–×{max(ratios):.2f}: a run whose workers share their cores "
-        "journals latencies that are not comparable with a quiet run's.",
+        f"- On the machine as found (load {load:.2f} on {cores} cores: whatever else ran), "
+        f"{runs} repeated measurements of the same model differ by at most "
+        f"×{max(spreads):.2f} (the largest max/min over models and contexts). Each is the "
+        f"median of {repeats} passes (their interquartile range is the last column), and the "
+        "median over runs is the figure to trust.",
+        f"- With {cores} more processes keeping every core busy, the median latency changes by "
+        f"×{min(ratios):.2f}–×{max(ratios):.2f} and repeated measurements by up to "
+        f"×{max(busy_spreads):.2f}: a run whose evaluations share their cores journals "
+        "latencies that are not comparable with those of a run that had them to itself.",
         "- What to do: compare latencies only within one run, or runs on the same idle machine "
         "with one evaluation per core (`--cpus-per-eval` × the evaluations at once ≤ the "
         "cores); for a cost that does not move, use `flops_per_token` or `state_bytes`, which "
