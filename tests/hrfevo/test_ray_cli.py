@@ -18,7 +18,7 @@ import pytest
 from hrfevo import run
 from hrfevo.config import resolve
 from hrfevo.storage import Journal
-from tests.hrfevo.clitools import determined
+from tests.hrfevo.clitools import determined, determined_csv
 from tests.hrfevo.procs import in_session, wait_until_gone
 
 # Evaluations of about half a second, so that a run can be caught in the middle.
@@ -65,7 +65,7 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
         ),
         "population": checkpoint["strategy"]["population"],
         "generation": checkpoint["generation"],
-        "pareto": (run_dir / "pareto.csv").read_text(),
+        "pareto": determined_csv(run_dir / "pareto.csv"),
     }
 
 

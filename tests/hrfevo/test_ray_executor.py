@@ -28,7 +28,7 @@ from hrfevo.problems.zdt import ZDT1
 from hrfevo.search import Search
 from hrfevo.storage import Journal
 from hrfevo.strategies.nsga2 import NSGA2
-from tests.hrfevo.clitools import determined
+from tests.hrfevo.clitools import determined, determined_csv
 from tests.hrfevo.procs import descendants
 
 # Ray workers get this module's classes by value, whatever directory pytest was started from.
@@ -46,7 +46,7 @@ def snapshot(run_dir: Path) -> dict[str, Any]:
         ),
         "budgets": sorted({json.dumps(r["budget"], sort_keys=True) for r in records}),
         "population": checkpoint["strategy"]["population"],
-        "pareto": (run_dir / "pareto.csv").read_text(),
+        "pareto": determined_csv(run_dir / "pareto.csv"),
     }
 
 
