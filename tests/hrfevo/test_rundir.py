@@ -254,28 +254,47 @@ def test_runs_lists_an_unreadable_run_as_unreadable(
     assert "unreadable" in out and "cannot be read" in out, out
 
 
+@pytest.mark.parametrize("command", sorted(READERS))
+@pytest.mark.parametrize("name", [JOURNAL, CHECKPOINT, RUN_FILE])
 def test_a_permission_error_while_reading_is_one_line(
+    command: str,
+    name: str,
     run_dir: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """As root, chmod cannot take reading away: the error the kernel would give is made here."""
+    """Where chmod cannot take reading away (root, as in CI), the error the kernel would give
+    is made here, for every reading command and every file a run directory needs."""
     run = _copy(run_dir, tmp_path)
-    real = Path.read_bytes
+    target = run / name
+    real_bytes, real_text, real_open = Path.read_bytes, Path.read_text, Path.open
 
-    def denied(self: Path) -> bytes:
-        if self == run / JOURNAL:
+    def guard(self: Path) -> None:
+        if self == target:
             raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+
+    def read_bytes(self: Path) -> bytes:
+        guard(self)
+        return real_bytes(self)
+
+    def read_text(self: Path, *args: Any, **kwargs: Any) -> str:
+        guard(self)
+        return real_text(self, *args, **kwargs)
+
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
+        guard(self)
+        return real_open(self, *args, **kwargs)
 
     before = tree_digest(run)
-    monkeypatch.setattr(Path, "read_bytes", denied)
-    code, _, err = invoke(["status", str(run)], capsys)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "read_text", read_text)
+    monkeypatch.setattr(Path, "open", open_)
+    code, _, err = invoke(READERS[command](run, tmp_path), capsys)
     monkeypatch.undo()
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert tree_digest(run) == before
-    assert f"{run / JOURNAL} cannot be read (Permission denied)" in err, err
+    assert f"{target} cannot be read (Permission denied)" in err, err
 
 
 # ---- values once accepted silently -------------------------------------------------------------
