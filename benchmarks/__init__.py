@@ -12,6 +12,7 @@
 - `nsga2`: NSGA-II's mating and variation against pymoo's, and the search loop's own cost
 - `strategies`: every search strategy's front at equal evaluations and CPU-seconds
 - `latency`: how much a journaled generation latency moves between runs and under load
+- `recall`: whether the MQAR probe (`model.recall`) separates attention from the FFT mixers
 - `frontier`: evolved models against a transformer ladder at equal FLOPs, and at scale (its
   parts in `frontier_plan`, `frontier_train`, `frontier_scale`, `frontier_measure`,
   `frontier_report` and `frontier_scale_report`)
