@@ -1,7 +1,10 @@
-"""What a run reports, read from its directory: the summary, figures, curves and comparisons.
+"""What is reported, read from what was written: a run's summary, figures, curves and
+comparisons, a calibration's summary, and the machine a measurement ran on.
 
 `reporter` writes a run's report (`hrfevo report`) or a comparison of runs; `summary` its
 Markdown, `plots` its figures, `curves` the hypervolume against cost, `comparison` several runs
-side by side, and `markdown` the small formatting helpers they share. Nothing here changes a
-run directory; the search never imports this package.
+side by side; `calibration` what `hrfevo calibrate` writes in words; `machine` the header every
+report and benchmark opens with; `markdown` the small formatting helpers they share (the model
+card uses them too). Nothing here changes a run directory, and the search loop (`search`,
+`run`) never imports this package.
 """
