@@ -58,8 +58,10 @@ class Probe:
         for name in ("steps", "batch_size", "eval_examples"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"probe {name}={getattr(self, name)}: must be at least 1")
-        if not (self.lr > 0 and self.weight_decay >= 0):
-            raise ValueError(f"probe lr={self.lr}, weight_decay={self.weight_decay}: lr > 0")
+        if not self.lr > 0:
+            raise ValueError(f"probe lr={self.lr}: must be positive")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"probe weight_decay={self.weight_decay}: must not be negative")
 
 
 def mqar(
