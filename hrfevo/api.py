@@ -23,11 +23,12 @@ from hrfevo.errors import UsageError
 from hrfevo.genome import GENES, Genome, describe, genes, is_baseline
 from hrfevo.pareto import fidelity_log, front, generation_logs, genomes, provisional
 from hrfevo.problem import Record
-from hrfevo.problems.spectral import MEASURED_METRICS, METRICS
+from hrfevo.problems.spectral import MEASURED_METRICS, METRICS, PROBED_METRICS
 from hrfevo.run import RunView
 
 COLUMNS = (
-    *("key", "rung", "generation", "status", "error", *METRICS, *MEASURED_METRICS),
+    *("key", "rung", "generation", "status", "error", *METRICS, *PROBED_METRICS),
+    *MEASURED_METRICS,
     *("seconds", "device"),
     "summary",
     *GENES,
@@ -70,7 +71,10 @@ class RunData:
                 {
                     **{k: r[k] for k in ("key", "generation", "status", "error")},
                     "rung": r.get("rung", 0),
-                    **{m: r["metrics"].get(m) for m in (*METRICS, *MEASURED_METRICS)},
+                    **{
+                        m: r["metrics"].get(m)
+                        for m in (*METRICS, *PROBED_METRICS, *MEASURED_METRICS)
+                    },
                     "seconds": r["timings"].get("seconds"),
                     "device": r.get("worker", {}).get("device"),
                     "summary": describe(genome),

@@ -36,6 +36,7 @@ from hrfevo.config import RunConfig
 from hrfevo.errors import MachineFaultError, UsageError
 from hrfevo.executor import Executor, Job, collect
 from hrfevo.fidelity import kendall_tau, spearman
+from hrfevo.objectives import PROBED
 from hrfevo.problem import Candidate, Objectives, Problem
 from hrfevo.problems.spectral import SpectralProblem, open_corpus, ranked
 from hrfevo.reporting.calibration import CALIBRATION_JSON, CALIBRATION_MD, markdown
@@ -119,7 +120,7 @@ def make_calibration(cfg: RunConfig, mult: int, data_sha256: str | None = None) 
             cfg.space,
             budget,
             cfg.data,
-            tuple(cfg.objectives),
+            tuple(o for o in cfg.objectives if o not in PROBED),  # it ranks by perplexity
             cfg.crossover_prob,
             data_sha256,
             cfg.fidelity if ladder else None,

@@ -1,8 +1,8 @@
 """`RunConfig`: everything one search needs, from a preset, a YAML/JSON file and flags.
 
 Later sources win: the preset, then the config file, then command-line flags. Nested
-sections (`space`, `budget`, `fidelity`) merge key by key, so a file may change one gene's
-bounds only.
+sections (`space`, `budget`, `fidelity`, `recall`) merge key by key, so a file may change one
+gene's bounds only.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hrfevo.errors import UsageError
 from hrfevo.executor import Execution
 from hrfevo.executors import EXECUTORS
 from hrfevo.fidelity import Fidelity
-from hrfevo.objectives import OBJECTIVES, REQUIRED
+from hrfevo.objectives import OBJECTIVES, PROBED, REQUIRED
 from hrfevo.presets import DEFAULT, PRESETS
 from hrfevo.space import SearchSpace
 from hrfevo.stop import MAX_GENERATIONS
@@ -36,6 +36,7 @@ from model import (
     is_number,
     reject_unknown_fields,
 )
+from model.recall import Probe
 
 # Where and how evaluations run. `hrfevo resume` may change these: a result does not depend on
 # where it ran. Everything else is a search setting, fixed for the life of a run.
@@ -93,6 +94,10 @@ class RunConfig:
     fidelity: Fidelity | None = field(
         default_factory=lambda: Fidelity((180, 360, 960), promote=1 / 3, forecast_from=120)
     )
+    # The MQAR probe (`model.recall.Probe` fields: pairs, seq_len, steps, lr, ...): set, every
+    # genome that reaches the top rung is also trained on associative recall and its
+    # recall_error recorded. The objective recall_error needs it, and fills in the defaults.
+    recall: Probe | None = None
     # Execution: where evaluations run and what each one may use.
     # An EXECUTORS name (the first is the default); the rest, with their meaning and defaults,
     # are hrfevo.executor.Execution's.
@@ -143,6 +148,7 @@ class RunConfig:
             self.fidelity = Fidelity.from_dict(self.fidelity)
         if self.fidelity is not None:
             self._check_fidelity(self.fidelity)
+        self._check_recall()
 
     def _check_execution(self) -> None:
         """The execution settings, each alone and together: a setting that the chosen executor
@@ -193,6 +199,19 @@ class RunConfig:
         if ladder.rungs[-1] > MAX_STEPS:
             fail("rungs", list(ladder.rungs), f"must be at most {MAX_STEPS} steps", "fidelity")
 
+    def _check_recall(self) -> None:
+        """The probe's settings, against the sequences the space's models can read."""
+        if isinstance(self.recall, dict):
+            self.recall = Probe.from_dict(self.recall)
+        if self.recall is None and set(self.objectives) & set(PROBED):
+            self.recall = Probe()  # written out in config.json: a run keeps its probe
+        if self.recall is None:
+            return
+        if not isinstance(self.recall, Probe):
+            fail("recall", self.recall, "must be null or a mapping of probe settings")
+        length = self.recall.seq_len or self.space.seq_len
+        self.recall.check(length, self.space.vocab_size)
+
     def train_config(self) -> TrainConfig:
         """The budget of every proxy run, seeded by the run and threaded by cpus_per_eval."""
         reject_unknown_fields(TrainConfig, self.budget, "budget")
@@ -210,7 +229,8 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         fidelity = self.fidelity.to_dict() if self.fidelity is not None else None
-        return d | {"space": self.space.to_dict(), "fidelity": fidelity}
+        recall = self.recall.to_dict() if self.recall is not None else None
+        return d | {"space": self.space.to_dict(), "fidelity": fidelity, "recall": recall}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
@@ -250,11 +270,11 @@ def _yaml_error(e: yaml.YAMLError) -> str:
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Override base key by key, one level deep for the nested `space` and `budget`."""
+    """Override base key by key, one level deep for the nested sections."""
     out = dict(base)
     for k, v in override.items():
         nested = (
-            k in ("space", "budget", "fidelity")
+            k in ("space", "budget", "fidelity", "recall")
             and isinstance(v, dict)
             and isinstance(out.get(k), dict)
         )

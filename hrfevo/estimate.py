@@ -9,8 +9,10 @@ a search uses, for a few steps at the budget's batch size and context, on random
 step's cost does not depend on the data), then scored on the budget's `eval_tokens`. That
 gives seconds per optimiser step and per validation pass for each; an evaluation at rung r
 costs its steps (the steps above rung r-1 when it continues from there) times the mean
-seconds per step, plus one validation pass. The total, over the workers that run at once, is
-the estimate. `benchmarks/presets.py` estimates `small` the same way (reports/presets.md).
+seconds per step, plus one validation pass. A recall probe (`RunConfig.recall`) is priced by
+its tokens: its steps × batch × length, over the budget's tokens per step, at the same seconds
+per step. The total, over the workers that run at once, is the estimate.
+`benchmarks/presets.py` estimates `small` the same way (reports/presets.md).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from hrfevo.config import RunConfig
 from hrfevo.fidelity import Fidelity
+from hrfevo.objectives import PROBED
 from hrfevo.units import duration
 from model import TrainConfig, decay_start
 
@@ -55,6 +58,8 @@ class Estimate:
     threads: int  # torch threads per evaluation
     workers: int  # evaluations that run at once
     early: int = 0  # steps rung 0's first read adds (`Fidelity.forecast_from`): its own decay
+    probe: float = 0.0  # a recall probe's cost in the budget's steps (by tokens trained)
+    probed: tuple[int, ...] = ()  # the rungs whose evaluations probe
 
     @property
     def step_seconds(self) -> float:
@@ -70,6 +75,8 @@ class Estimate:
         seconds = (self.rungs[rung] - below) * self.step_seconds + self.eval_seconds
         if rung == 0 and self.early:  # the first read's decay, and its validation
             seconds += self.early * self.step_seconds + self.eval_seconds
+        if rung in self.probed:
+            seconds += self.probe * self.step_seconds
         return seconds
 
     @property
@@ -172,7 +179,26 @@ def estimate(cfg: RunConfig, sample: int = SAMPLE) -> Estimate:
         threads=cfg.cpus_per_eval,
         workers=workers(cfg),
         early=early_steps(problem.fidelity, problem.train_cfg),
+        probe=probe_steps(cfg),
+        probed=probed_rungs(cfg, len(rungs)),
     )
+
+
+def probed_rungs(cfg: RunConfig, rungs: int) -> tuple[int, ...]:
+    """The rungs whose evaluations run the recall probe: every one where recall_error is an
+    objective, else the top rung where the run sets a probe (`SpectralProblem`)."""
+    if cfg.recall is None:
+        return ()
+    return tuple(range(rungs)) if set(cfg.objectives) & set(PROBED) else (rungs - 1,)
+
+
+def probe_steps(cfg: RunConfig) -> float:
+    """A recall probe's training in the budget's steps, by tokens (0 without a probe)."""
+    if cfg.recall is None:
+        return 0.0
+    probe, budget = cfg.recall, cfg.train_config()
+    tokens = probe.steps * probe.batch_size * (probe.seq_len or cfg.space.seq_len)
+    return tokens / (budget.batch_size * cfg.space.seq_len)
 
 
 def early_steps(ladder: Fidelity | None, budget: TrainConfig) -> int:
@@ -206,7 +232,10 @@ def describe(e: Estimate, cfg: RunConfig) -> list[str]:
         f"{e.eval_seconds:.3f} s per validation of {cfg.train_config().eval_tokens} tokens",
         "per evaluation: "
         + ", ".join(f"{duration(e.rung_seconds(r))} at rung {r}" for r in range(len(e.rungs)))
-        + (" (a promotion continues from the rung below)" if e.continues else ""),
+        + (" (a promotion continues from the rung below)" if e.continues else "")
+        + (
+            f", a recall probe included ({e.probe:,.0f} steps' worth of tokens)" if e.probed else ""
+        ),
         f"time: {duration(e.compute_seconds)} of evaluations / {e.workers} at once "
         f"({_parallel(cfg, e.workers)}) ≈ {duration(e.wall_seconds)}",
         "assumes: every genome proposed is new (a repeat is cached: less), workers never "

@@ -38,6 +38,7 @@ from hrfevo.problems.spectral import (
     FORECAST_METRICS,
     MEASURED_METRICS,
     METRICS,
+    PROBED_METRICS,
     SpectralProblem,
     open_corpus,
 )
@@ -145,6 +146,7 @@ def make_problem(cfg: RunConfig, data_sha256: str | None = None) -> SpectralProb
         cfg.crossover_prob,
         data_sha256,
         cfg.fidelity,
+        cfg.recall,
     )
 
 
@@ -433,7 +435,7 @@ class RunView:
         rungs = ladder.rungs if ladder else None
         for rid, record in self.journal.records.items():
             where = f"{self.dir / JOURNAL}: line {self.journal.line_of[rid]}"
-            known = (*METRICS, *FORECAST_METRICS, *MEASURED_METRICS)
+            known = (*METRICS, *FORECAST_METRICS, *MEASURED_METRICS, *PROBED_METRICS)
             check_record(record, where, known, rungs)
 
     def _check_journal_kept(self) -> None:

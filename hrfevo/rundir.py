@@ -46,6 +46,7 @@ OPTIONAL_BOUNDS = {  # bounds of metrics that older runs lack
     "state_bytes": (0.0, False),
     "latency_ms": (0.0, True),
     "latency_spread_ms": (0.0, False),
+    "recall_error": (0.0, False),
 }
 
 

@@ -17,26 +17,35 @@ returns its accuracy on held-out sequences; chance is 2/V (one value of V/2).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from model.config import ModelConfig
+from model.checks import check_int, fail, is_number, reject_unknown_fields
+from model.config import MAX_SEQ_LEN, MAX_SIZES, ModelConfig
 from model.lm import SpectralLM
-from model.train import _torch_threads, seed_stream
+from model.train import _autocast, _torch_threads, resolve_device, seed_stream
+from model.train_config import MAX_STEPS
 
 IGNORE = -100  # a target that is not scored
+WHERE = "recall"  # the config section that holds a Probe
+MAX_BATCH = 2**20  # sequences per step, or scored at the end
 
 
 @dataclass(frozen=True)
 class Probe:
-    """The MQAR probe's settings: the task, and the training that learns it."""
+    """The MQAR probe's settings: the task, and the training that learns it. A config file's
+    `recall` section holds these fields; each bad one is a ConfigError naming it."""
 
     pairs: int = 8  # K key-value pairs per sequence
+    seq_len: int | None = None  # the probe's sequences; None: the model's context
+    vocab: int | None = None  # tokens 0..vocab-1 make the task; None: the model's vocabulary
     power_a: float = 0.01  # Zoology's power law for the query gaps
     steps: int = 1000  # optimiser steps on fresh sequences
     batch_size: int = 64
@@ -44,24 +53,56 @@ class Probe:
     weight_decay: float = 0.1
     eval_examples: int = 512  # held-out sequences scored at the end
 
+    def __post_init__(self) -> None:
+        for name, hi in (
+            ("steps", MAX_STEPS),
+            ("batch_size", MAX_BATCH),
+            ("eval_examples", MAX_BATCH),
+        ):
+            check_int(name, getattr(self, name), 1, hi, WHERE)
+        check_int("pairs", self.pairs, 1, MAX_SEQ_LEN // 4, WHERE)
+        if self.seq_len is not None:
+            check_int("seq_len", self.seq_len, 4, MAX_SEQ_LEN, WHERE)
+        if self.vocab is not None:
+            check_int("vocab", self.vocab, 4, MAX_SIZES["vocab_size"], WHERE)
+        if not (is_number(self.power_a) and 0 < self.power_a <= 1):
+            fail("power_a", self.power_a, "must lie in (0, 1]", WHERE)
+        if not (is_number(self.lr) and 0 < self.lr <= 1):
+            fail("lr", self.lr, "must lie in (0, 1]", WHERE)
+        if not (is_number(self.weight_decay) and self.weight_decay >= 0):
+            fail("weight_decay", self.weight_decay, "must not be negative", WHERE)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Probe:
+        reject_unknown_fields(cls, d, WHERE)
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def length(self, cfg: ModelConfig) -> int:
+        """The probe's sequence length for a model: its own setting, or the model's context."""
+        return cfg.seq_len if self.seq_len is None else self.seq_len
+
+    def tokens(self, cfg: ModelConfig) -> int:
+        """How many of the model's tokens the task draws from."""
+        return cfg.vocab_size if self.vocab is None else self.vocab
+
     def check(self, seq_len: int, vocab_size: int) -> None:
-        """ValueError naming the setting that cannot make an MQAR sequence of this shape."""
-        if not (isinstance(self.pairs, int) and 1 <= self.pairs <= vocab_size // 2 - 1):
-            raise ValueError(f"probe pairs={self.pairs}: must lie in [1, {vocab_size // 2 - 1}]")
+        """ConfigError naming the setting that cannot make an MQAR sequence of this shape for
+        a model of `vocab_size` tokens."""
+        if self.vocab is not None and self.vocab > vocab_size:
+            fail("vocab", self.vocab, f"is more than the model's {vocab_size} tokens", WHERE)
+        vocab_size = self.vocab or vocab_size
+        if self.pairs > vocab_size // 2 - 1:
+            why = f"a vocabulary of {vocab_size} holds {vocab_size // 2 - 1} distinct keys"
+            fail("pairs", self.pairs, why, WHERE)
         if 4 * self.pairs > seq_len:
-            raise ValueError(
-                f"probe pairs={self.pairs}: {self.pairs} pairs and as many queries need "
-                f"{4 * self.pairs} tokens, more than seq_len={seq_len}"
+            why = (
+                f"{self.pairs} pairs and as many queries need {4 * self.pairs} tokens, "
+                f"more than seq_len={seq_len}"
             )
-        if not 0 < self.power_a <= 1:
-            raise ValueError(f"probe power_a={self.power_a}: must lie in (0, 1]")
-        for name in ("steps", "batch_size", "eval_examples"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"probe {name}={getattr(self, name)}: must be at least 1")
-        if not self.lr > 0:
-            raise ValueError(f"probe lr={self.lr}: must be positive")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"probe weight_decay={self.weight_decay}: must not be negative")
+            fail("pairs", self.pairs, why, WHERE)
 
 
 def mqar(
@@ -88,16 +129,26 @@ def mqar(
 
 
 def recall_accuracy(
-    cfg: ModelConfig, probe: Probe, seed: int = 0, threads: int | None = 1
+    cfg: ModelConfig, probe: Probe, seed: int = 0, threads: int | None = 1, device: str = "cpu"
 ) -> float:
-    """Train `cfg`'s architecture, from scratch, on MQAR sequences of its seq_len; return its
-    accuracy on `probe.eval_examples` held-out ones (the share of queries answered right)."""
-    probe.check(cfg.seq_len, cfg.vocab_size)
+    """Train `cfg`'s architecture, from scratch, on MQAR sequences of the probe's length (the
+    model's context unless it sets one); return its accuracy on `probe.eval_examples` held-out
+    ones (the share of queries answered right). On CUDA the forward pass runs in bf16 autocast,
+    as proxy training's does."""
+    T = probe.length(cfg)
+    probe.check(T, cfg.vocab_size)
+    cfg = dataclasses.replace(cfg, seq_len=T)
+    where = resolve_device(device)
     train_rng = np.random.default_rng(seed_stream(seed, "batches"))
     test_rng = np.random.default_rng(seed_stream(seed, "search"))  # an independent stream
+
+    def batch(rng: np.random.Generator, n: int) -> tuple[Tensor, Tensor]:
+        x, y = mqar(rng, n, T, probe.pairs, probe.tokens(cfg), probe.power_a)
+        return x.to(where), y.to(where)
+
     with _torch_threads(threads), torch.random.fork_rng():
         torch.manual_seed(int(seed_stream(seed, "init").generate_state(1)[0]))
-        model = SpectralLM(cfg)
+        model = SpectralLM(cfg).to(where)
         optimizer = torch.optim.AdamW(model.parameters(), lr=probe.lr, betas=(0.9, 0.99),
                                       weight_decay=probe.weight_decay)  # fmt: skip
         warmup = max(1, probe.steps // 10)
@@ -106,18 +157,18 @@ def recall_accuracy(
         )
         model.train()
         for _ in range(probe.steps):
-            x, y = mqar(train_rng, probe.batch_size, cfg.seq_len, probe.pairs, cfg.vocab_size,
-                        probe.power_a)  # fmt: skip
-            loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten(), ignore_index=IGNORE)
+            x, y = batch(train_rng, probe.batch_size)
+            with _autocast(where):
+                logits = model(x)
+            loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=IGNORE)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
         model.eval()
-        x, y = mqar(test_rng, probe.eval_examples, cfg.seq_len, probe.pairs, cfg.vocab_size,
-                    probe.power_a)  # fmt: skip
-        with torch.no_grad():
+        x, y = batch(test_rng, probe.eval_examples)
+        with torch.no_grad(), _autocast(where):
             predicted = model(x).argmax(dim=-1)
     scored = y != IGNORE
     return float((predicted[scored] == y[scored]).float().mean())

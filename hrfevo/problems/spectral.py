@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import math
 import socket
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 from hrfevo.errors import UsageError
 from hrfevo.fidelity import Fidelity, forecast
 from hrfevo.genome import ArchGenes, Genome, WaveletGenes, describe, to_model_config
-from hrfevo.objectives import OBJECTIVES, REQUIRED
+from hrfevo.objectives import OBJECTIVES, PROBED, REQUIRED
 from hrfevo.operators import mutate, random_genome, repair, siblings
 from hrfevo.problem import Candidate, Encoding, Objectives, Param, Params, Problem
 from hrfevo.space import SearchSpace, frequency_range
@@ -41,6 +42,7 @@ from model import (
     train,
 )
 from model.pretrained import expected_tensors
+from model.recall import Probe, recall_accuracy
 from model.speed import generation_latency
 from model.train_state import check_blob
 
@@ -65,6 +67,9 @@ FORECAST_METRICS = ("early_loss", "forecast_loss")
 # a rerun measures them again, so comparisons of runs leave them out; a resumed run reads
 # them from the journal like every other metric.
 MEASURED_METRICS = ("latency_ms", "latency_spread_ms")
+# Measured by a second training, the MQAR probe (`model.recall`), when the run sets one: a
+# function of (genome, seed, probe), so compared like METRICS, but absent where not probed.
+PROBED_METRICS = PROBED
 
 
 def ranked(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +139,7 @@ class SpectralProblem(Problem):
         crossover_prob: float = 0.9,
         data_sha256: str | None = None,
         fidelity: Fidelity | None = None,
+        probe: Probe | None = None,
     ) -> None:
         """`data_sha256`, when given, is checked in every worker: an evaluation on other bytes
         (a changed file, another Python's `builtin`, a cluster node with its own copy) stops
@@ -142,13 +148,20 @@ class SpectralProblem(Problem):
         With a `fidelity` ladder, rung r trains for `fidelity.rungs[r]` steps (the budget's other
         settings unchanged). With the "wsd" schedule and `warmup_steps`, a promoted genome
         continues from its state at the rung below instead of starting again, which gives the
-        same result for a fraction of the cost (see `model.train_state`)."""
+        same result for a fraction of the cost (see `model.train_state`).
+
+        With a `probe`, every genome that reaches the top rung also trains, from scratch, on
+        MQAR, and its `recall_error` is recorded; when `recall_error` is an objective, every
+        evaluation probes (the same value at every rung), since every rung ranks by it."""
         self.space, self.train_cfg, self.data = space, budget, data
         self.fidelity = fidelity
         self.rungs = len(fidelity.rungs) if fidelity else 1
         self.data_sha256 = data_sha256
         self.objective_names, self.crossover_prob = objectives, crossover_prob
         self.hv_reference = tuple(OBJECTIVES[name].hv_reference for name in objectives)
+        self.probe = probe
+        if probe is None and set(objectives) & set(PROBED):
+            raise ValueError(f"objectives {', '.join(PROBED)} need a probe")
 
     def sample(self, rng: np.random.Generator) -> Candidate:
         return random_genome(self.space, rng).to_dict()
@@ -200,15 +213,28 @@ class SpectralProblem(Problem):
         out |= {"state_bytes": state_bytes(cfg)}  # from the config: the same at every rung
         metrics = {k: out[k] for k in METRICS} | self._forecast(early, result)
         metrics |= {k: out[k] for k in MEASURED_METRICS if k in out}
-        spent = result.seconds + (early.seconds if early else 0.0)
+        probed = self._recall(cfg, rung, result) if result.status == "ok" else {}
+        metrics |= {k: probed[k] for k in PROBED_METRICS if k in probed}
+        spent = result.seconds + (early.seconds if early else 0.0) + probed.get("seconds", 0.0)
         return {
             "status": result.status,
             "metrics": metrics,
             "timings": {k: out[k] for k in ("tokens_per_second", "continued_from")}
             | {"seconds": spent}
+            | ({"recall_seconds": probed["seconds"]} if probed else {})
             | result.timings,
             "device": result.device,
         } | ({"state": result.trunk.to_bytes()} if keep and result.trunk else {})
+
+    def _recall(self, cfg: ModelConfig, rung: int, result: TrainResult) -> dict[str, float]:
+        """The probe's recall_error and its seconds, where this evaluation probes (else {})."""
+        wanted = set(self.objective_names) & set(PROBED) or rung == self.rungs - 1
+        if self.probe is None or not wanted:
+            return {}
+        budget = self.rung_config(rung)
+        began = time.perf_counter()
+        accuracy = recall_accuracy(cfg, self.probe, budget.seed, budget.threads, result.device)
+        return {"recall_error": 1.0 - accuracy, "seconds": time.perf_counter() - began}
 
     def check_start(self, x: Candidate, start: bytes) -> None:
         cfg = to_model_config(Genome.from_dict(x), self.space.vocab_size, self.space.seq_len)

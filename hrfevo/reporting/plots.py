@@ -241,9 +241,12 @@ def reference_in_words(problem: Problem) -> str:
         if o is None:  # a benchmark problem: its objectives as they are
             axes.append(name)
             corner.append(f"{name} {ref:g}")
-        elif o.log_vocab:
+        elif o.axis == "log_vocab":
             axes.append(f"log_{vocab} {name} (the validation loss over ln {vocab})")
             corner.append(f"{name} {vocab**ref:,.0f}: guessing uniformly among {vocab} bytes")
+        elif o.axis == "linear":
+            axes.append(o.description)
+            corner.append(f"{o.description} {ref:g}")
         else:
             axes.append(f"log10 {o.description}")
             corner.append(f"{_power_of_ten(ref)} {o.description}")
@@ -299,7 +302,7 @@ def objectives_figure(run: RunData) -> Figure:
         label = f"final front ({plural(len(final), 'genome')})" if i == 0 else None
         ax.scatter(final[x], final[y], s=60, c=FINAL, ec="black", lw=0.8, zorder=5, label=label)
         for name, axis in ((x, ax.set_xscale), (y, ax.set_yscale)):
-            axis("linear" if OBJECTIVES[name].log_vocab else "log")
+            axis("log" if OBJECTIVES[name].axis == "log10" else "linear")
         ax.set_xlabel(OBJECTIVES[x].description)
         ax.set_ylabel(OBJECTIVES[y].description)
         ax.grid(True, which="both", alpha=0.25)

@@ -143,6 +143,19 @@ HEADER = (
     *("key", "perplexity", "bits/byte", "FLOPs/token", "params", "state", "d_model", "layers"),
     *("mixers", "embedding", "bases", "wavelet", "ffn×", "α", "heads"),
 )
+RECALL = "recall"  # a column where the run probes: MQAR accuracy (`model.recall`)
+
+
+def _header(run: RunData) -> tuple[str, ...]:
+    """HEADER, with the recall column after the state's where the run probes."""
+    if not _probed(run):
+        return HEADER
+    at = HEADER.index("state") + 1
+    return (*HEADER[:at], RECALL, *HEADER[at:])
+
+
+def _probed(run: RunData) -> bool:
+    return bool(run.evaluations["recall_error"].notna().any())
 
 
 def _front(run: RunData) -> str:
@@ -161,7 +174,7 @@ def _front(run: RunData) -> str:
     front: pd.DataFrame = run.front().head(TOP)
     best = knee(run.front_records, run.problem)["key"]
     short = short_keys(run.evaluations["key"])
-    rows = [_front_row(r, best, short[r["key"]]) for _, r in front.iterrows()]
+    rows = [_front_row(r, best, short[r["key"]], _probed(run)) for _, r in front.iterrows()]
     n = len(run.front_records)
     shown = (
         f"the {TOP} with the lowest perplexity are listed" if n > TOP else "listed by perplexity"
@@ -170,7 +183,10 @@ def _front(run: RunData) -> str:
     return (
         f"## Final front\n\n{plural(n, 'member')}{where}, {shown}. The bold start of each key "
         "labels its point in the Pareto figure. ★ marks the knee (what `hrfevo export "
-        "--select knee` picks), † the seeded transformer baseline.\n\n" + table(HEADER, rows)
+        "--select knee` picks), † the seeded transformer baseline."
+        + (" Recall is the MQAR probe's accuracy." if _probed(run) else "")
+        + "\n\n"
+        + table(_header(run), rows)
     )
 
 
@@ -194,16 +210,18 @@ def _provisional(run: RunData) -> str:
     ]
     for rung in reversed(range(ladder.top)):
         members = run.provisional_front(rung).head(TOP)
-        rows = [_front_row(r, "", short[r["key"]]) for _, r in members.iterrows()]
+        rows = [_front_row(r, "", short[r["key"]], _probed(run)) for _, r in members.iterrows()]
         title = f"### Rung {rung} ({ladder.rungs[rung]} steps): "
         n = len(run.provisional[rung])
-        parts.append(title + plural(n, "member") + ("\n\n" + table(HEADER, rows) if n else ""))
+        body = "\n\n" + table(_header(run), rows) if n else ""
+        parts.append(title + plural(n, "member") + body)
     return "\n\n".join(parts)
 
 
-def _front_row(r: pd.Series, knee_key: str, short: str) -> tuple[object, ...]:
+def _front_row(r: pd.Series, knee_key: str, short: str, probed: bool) -> tuple[object, ...]:
     key = r["key"]
     mark = ("★" if key == knee_key else "") + ("†" if r["baseline"] and r["seeded"] else "")
+    recall = ("" if pd.isna(r["recall_error"]) else f"{1 - r['recall_error']:.3f}",)
     return (
         f"**{short}**{key[len(short) :]} {mark}".strip(),
         f"{r['perplexity']:.2f}",
@@ -211,6 +229,7 @@ def _front_row(r: pd.Series, knee_key: str, short: str) -> tuple[object, ...]:
         f"{r['flops_per_token']:,.0f}",
         f"{r['params']:,}",
         "" if pd.isna(r["state_bytes"]) else describe_bytes(r["state_bytes"]),  # older runs: none
+        *(recall if probed else ()),
         r["d_model"],
         r["n_layers"],
         r["mixers"],

@@ -3,6 +3,8 @@ see the context scores chance."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -41,11 +43,22 @@ def test_the_power_law_puts_most_queries_early() -> None:
         ({"pairs": 9}, "more than seq_len=32"),
         ({"power_a": 0.0}, "power_a"),
         ({"steps": 0}, "steps=0"),
+        ({"vocab": 300}, "recall.vocab=300: is more than the model's 256 tokens"),
+        ({"vocab": 8, "pairs": 4}, "recall.pairs=4: a vocabulary of 8 holds 3 distinct keys"),
+        ({"seq_len": 2}, "recall.seq_len=2"),
+        ({"lr": 0}, "recall.lr=0"),
+        ({"weight_decay": -0.1}, "recall.weight_decay=-0.1"),
+        ({"batch_size": 1.5}, "recall.batch_size=1.5"),
     ],
 )
 def test_an_impossible_probe_is_refused_naming_the_setting(changes: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         Probe(**changes).check(32, 256)
+
+
+def test_a_vocabulary_slice_draws_every_token_below_it() -> None:
+    x, y = mqar(np.random.default_rng(2), 20, 64, 4, vocab_size=16)
+    assert int(x.max()) < 16 and int(y[y != IGNORE].min()) >= 8
 
 
 def test_a_model_that_cannot_see_the_context_scores_chance(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,3 +80,22 @@ def test_attention_learns_to_recall_where_the_blind_model_cannot() -> None:
                       embedding="table", n_heads=2)  # fmt: skip
     probe = Probe(pairs=2, steps=300, batch_size=32, lr=1e-2, eval_examples=256)
     assert recall_accuracy(cfg, probe, seed=0) > 0.15
+
+
+def test_the_probe_trains_at_its_own_length_and_vocabulary(monkeypatch: pytest.MonkeyPatch) -> None:
+    import model.recall as recall
+
+    shapes: list[tuple[int, int]] = []
+    real = recall.mqar
+
+    def spy(rng: np.random.Generator, n: int, seq_len: int, pairs: int, vocab_size: int,
+            power_a: float) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        shapes.append((seq_len, vocab_size))
+        return real(rng, n, seq_len, pairs, vocab_size, power_a)
+
+    monkeypatch.setattr(recall, "mqar", spy)
+    cfg = ModelConfig(vocab_size=256, seq_len=64, d_model=16, n_layers=1, mixer="fourier",
+                      embedding="table")  # fmt: skip
+    probe = Probe(pairs=2, seq_len=16, vocab=32, steps=2, batch_size=2, eval_examples=4)
+    assert 0.0 <= recall_accuracy(cfg, probe) <= 1.0
+    assert set(shapes) == {(16, 32)} and len(shapes) == 3  # two steps and the held-out set
