@@ -97,7 +97,7 @@ def main() -> None:
         widths, seq_lens, seeds = [16], [32], 1
     for T in seq_lens:
         try:
-            settings.check(settings.seq_len or T, 256)
+            settings.check(settings.length(T), 256)
         except ValueError as e:
             raise SystemExit(f"recall.py: {e}") from None
     header = machine_lines(threads=1)
@@ -118,7 +118,7 @@ def main() -> None:
             seconds.append(spent)
             print(f"{name} d{width} T{T} seed {seed}: {accuracy:.3f} ({spent:.0f} s)",
                   file=sys.stderr)  # fmt: skip
-    tokens = settings.vocab or 256
+    tokens = settings.tokens(256)
     chance = 2 / tokens
     mean = {cell: statistics.mean(v) for cell, v in results.items()}
     rows = [

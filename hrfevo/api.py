@@ -21,13 +21,14 @@ import pandas as pd
 from hrfevo.choice import choose, parse_select
 from hrfevo.errors import UsageError
 from hrfevo.genome import GENES, Genome, describe, genes, is_baseline
+from hrfevo.objectives import PROBED
 from hrfevo.pareto import fidelity_log, front, generation_logs, genomes, provisional
 from hrfevo.problem import Record
-from hrfevo.problems.spectral import MEASURED_METRICS, METRICS, PROBED_METRICS
+from hrfevo.problems.spectral import MEASURED_METRICS, METRICS
 from hrfevo.run import RunView
 
 COLUMNS = (
-    *("key", "rung", "generation", "status", "error", *METRICS, *PROBED_METRICS),
+    *("key", "rung", "generation", "status", "error", *METRICS, *PROBED),
     *MEASURED_METRICS,
     *("seconds", "device"),
     "summary",
@@ -71,10 +72,7 @@ class RunData:
                 {
                     **{k: r[k] for k in ("key", "generation", "status", "error")},
                     "rung": r.get("rung", 0),
-                    **{
-                        m: r["metrics"].get(m)
-                        for m in (*METRICS, *PROBED_METRICS, *MEASURED_METRICS)
-                    },
+                    **{m: r["metrics"].get(m) for m in (*METRICS, *PROBED, *MEASURED_METRICS)},
                     "seconds": r["timings"].get("seconds"),
                     "device": r.get("worker", {}).get("device"),
                     "summary": describe(genome),

@@ -209,8 +209,7 @@ class RunConfig:
             return
         if not isinstance(self.recall, Probe):
             fail("recall", self.recall, "must be null or a mapping of probe settings")
-        length = self.recall.seq_len or self.space.seq_len
-        self.recall.check(length, self.space.vocab_size)
+        self.recall.check(self.recall.length(self.space.seq_len), self.space.vocab_size)
 
     def train_config(self) -> TrainConfig:
         """The budget of every proxy run, seeded by the run and threaded by cpus_per_eval."""

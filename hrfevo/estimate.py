@@ -197,7 +197,7 @@ def probe_steps(cfg: RunConfig) -> float:
     if cfg.recall is None:
         return 0.0
     probe, budget = cfg.recall, cfg.train_config()
-    tokens = probe.steps * probe.batch_size * (probe.seq_len or cfg.space.seq_len)
+    tokens = probe.steps * probe.batch_size * probe.length(cfg.space.seq_len)
     return tokens / (budget.batch_size * cfg.space.seq_len)
 
 

@@ -31,6 +31,7 @@ from hrfevo.errors import UsageError
 from hrfevo.executor import Execution, Executor
 from hrfevo.executors import EXECUTORS
 from hrfevo.genome import Genome, transformer_genome
+from hrfevo.objectives import PROBED
 from hrfevo.operators import repair
 from hrfevo.pareto import front
 from hrfevo.problem import Problem
@@ -38,7 +39,6 @@ from hrfevo.problems.spectral import (
     FORECAST_METRICS,
     MEASURED_METRICS,
     METRICS,
-    PROBED_METRICS,
     SpectralProblem,
     open_corpus,
 )
@@ -435,7 +435,7 @@ class RunView:
         rungs = ladder.rungs if ladder else None
         for rid, record in self.journal.records.items():
             where = f"{self.dir / JOURNAL}: line {self.journal.line_of[rid]}"
-            known = (*METRICS, *FORECAST_METRICS, *MEASURED_METRICS, *PROBED_METRICS)
+            known = (*METRICS, *FORECAST_METRICS, *MEASURED_METRICS, *PROBED)
             check_record(record, where, known, rungs)
 
     def _check_journal_kept(self) -> None:

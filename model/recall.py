@@ -80,20 +80,20 @@ class Probe:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def length(self, cfg: ModelConfig) -> int:
-        """The probe's sequence length for a model: its own setting, or the model's context."""
-        return cfg.seq_len if self.seq_len is None else self.seq_len
+    def length(self, context: int) -> int:
+        """The probe's sequence length for a model of this context: its own, or the context."""
+        return context if self.seq_len is None else self.seq_len
 
-    def tokens(self, cfg: ModelConfig) -> int:
-        """How many of the model's tokens the task draws from."""
-        return cfg.vocab_size if self.vocab is None else self.vocab
+    def tokens(self, vocab_size: int) -> int:
+        """How many of a model's `vocab_size` tokens the task draws from."""
+        return vocab_size if self.vocab is None else self.vocab
 
     def check(self, seq_len: int, vocab_size: int) -> None:
         """ConfigError naming the setting that cannot make an MQAR sequence of this shape for
         a model of `vocab_size` tokens."""
         if self.vocab is not None and self.vocab > vocab_size:
             fail("vocab", self.vocab, f"is more than the model's {vocab_size} tokens", WHERE)
-        vocab_size = self.vocab or vocab_size
+        vocab_size = self.tokens(vocab_size)
         if self.pairs > vocab_size // 2 - 1:
             why = f"a vocabulary of {vocab_size} holds {vocab_size // 2 - 1} distinct keys"
             fail("pairs", self.pairs, why, WHERE)
@@ -135,7 +135,7 @@ def recall_accuracy(
     model's context unless it sets one); return its accuracy on `probe.eval_examples` held-out
     ones (the share of queries answered right). On CUDA the forward pass runs in bf16 autocast,
     as proxy training's does."""
-    T = probe.length(cfg)
+    T = probe.length(cfg.seq_len)
     probe.check(T, cfg.vocab_size)
     cfg = dataclasses.replace(cfg, seq_len=T)
     where = resolve_device(device)
@@ -143,7 +143,7 @@ def recall_accuracy(
     test_rng = np.random.default_rng(seed_stream(seed, "search"))  # an independent stream
 
     def batch(rng: np.random.Generator, n: int) -> tuple[Tensor, Tensor]:
-        x, y = mqar(rng, n, T, probe.pairs, probe.tokens(cfg), probe.power_a)
+        x, y = mqar(rng, n, T, probe.pairs, probe.tokens(cfg.vocab_size), probe.power_a)
         return x.to(where), y.to(where)
 
     with _torch_threads(threads), torch.random.fork_rng():

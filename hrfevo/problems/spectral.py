@@ -67,9 +67,9 @@ FORECAST_METRICS = ("early_loss", "forecast_loss")
 # a rerun measures them again, so comparisons of runs leave them out; a resumed run reads
 # them from the journal like every other metric.
 MEASURED_METRICS = ("latency_ms", "latency_spread_ms")
-# Measured by a second training, the MQAR probe (`model.recall`), when the run sets one: a
-# function of (genome, seed, probe), so compared like METRICS, but absent where not probed.
-PROBED_METRICS = PROBED
+# `hrfevo.objectives.PROBED` (recall_error) is measured by a second training, the MQAR probe
+# (`model.recall`), where the run sets one: a function of (genome, seed, probe), so compared
+# like METRICS, but absent where not probed.
 
 
 def ranked(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -214,7 +214,7 @@ class SpectralProblem(Problem):
         metrics = {k: out[k] for k in METRICS} | self._forecast(early, result)
         metrics |= {k: out[k] for k in MEASURED_METRICS if k in out}
         probed = self._recall(cfg, rung, result) if result.status == "ok" else {}
-        metrics |= {k: probed[k] for k in PROBED_METRICS if k in probed}
+        metrics |= {k: probed[k] for k in PROBED if k in probed}
         spent = result.seconds + (early.seconds if early else 0.0) + probed.get("seconds", 0.0)
         return {
             "status": result.status,

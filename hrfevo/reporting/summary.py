@@ -146,9 +146,9 @@ HEADER = (
 RECALL = "recall"  # a column where the run probes: MQAR accuracy (`model.recall`)
 
 
-def _header(run: RunData) -> tuple[str, ...]:
+def _header(probed: bool) -> tuple[str, ...]:
     """HEADER, with the recall column after the state's where the run probes."""
-    if not _probed(run):
+    if not probed:
         return HEADER
     at = HEADER.index("state") + 1
     return (*HEADER[:at], RECALL, *HEADER[at:])
@@ -174,7 +174,8 @@ def _front(run: RunData) -> str:
     front: pd.DataFrame = run.front().head(TOP)
     best = knee(run.front_records, run.problem)["key"]
     short = short_keys(run.evaluations["key"])
-    rows = [_front_row(r, best, short[r["key"]], _probed(run)) for _, r in front.iterrows()]
+    probed = _probed(run)
+    rows = [_front_row(r, best, short[r["key"]], probed) for _, r in front.iterrows()]
     n = len(run.front_records)
     shown = (
         f"the {TOP} with the lowest perplexity are listed" if n > TOP else "listed by perplexity"
@@ -184,9 +185,9 @@ def _front(run: RunData) -> str:
         f"## Final front\n\n{plural(n, 'member')}{where}, {shown}. The bold start of each key "
         "labels its point in the Pareto figure. ★ marks the knee (what `hrfevo export "
         "--select knee` picks), † the seeded transformer baseline."
-        + (" Recall is the MQAR probe's accuracy." if _probed(run) else "")
+        + (" Recall is the MQAR probe's accuracy." if probed else "")
         + "\n\n"
-        + table(_header(run), rows)
+        + table(_header(probed), rows)
     )
 
 
@@ -195,7 +196,7 @@ def _provisional(run: RunData) -> str:
     ladder = run.config.fidelity
     if ladder is None:
         return ""
-    short = short_keys(run.evaluations["key"])
+    short, probed = short_keys(run.evaluations["key"]), _probed(run)
     parts = [
         "## Provisional fronts\n\nThe front of each rung below the top, from its shorter "
         "training: not comparable with the final front, and never part of it or of its "
@@ -210,10 +211,10 @@ def _provisional(run: RunData) -> str:
     ]
     for rung in reversed(range(ladder.top)):
         members = run.provisional_front(rung).head(TOP)
-        rows = [_front_row(r, "", short[r["key"]], _probed(run)) for _, r in members.iterrows()]
+        rows = [_front_row(r, "", short[r["key"]], probed) for _, r in members.iterrows()]
         title = f"### Rung {rung} ({ladder.rungs[rung]} steps): "
         n = len(run.provisional[rung])
-        body = "\n\n" + table(_header(run), rows) if n else ""
+        body = "\n\n" + table(_header(probed), rows) if n else ""
         parts.append(title + plural(n, "member") + body)
     return "\n\n".join(parts)
 
