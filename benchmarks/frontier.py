@@ -22,7 +22,10 @@ and rewrites the report as each context's trainings end):
    rates tried within ×1.5 either side (`frontier_train`); the test loss reported is the best
    trial's. The front members with the lowest gaps, and the transformers either side of each
    in FLOPs, train with two more seeds at the learning rate they chose.
-3. scale (`frontier_scale`), on request: `--stage scale`, or `all` with a scale flag
+3. recall (`frontier_recall`): every model's in-context recall (`model.recall`'s MQAR probe at
+   its defaults, on sequences of its context up to 128 tokens), inference state and
+   generation latency, kept beside the report in frontier-recall.json.
+4. scale (`frontier_scale`), on request: `--stage scale`, or `all` with a scale flag
    (`--scale-width`, `--scale-tokens`, `--token-factors`, `--scale-seeds`), so that the plain
    command stays the study it was. The contests the study judged (every front member beyond
    seed noise, the closest within noise, the seeds' designs), each with the transformers
@@ -32,7 +35,7 @@ and rewrites the report as each context's trainings end):
    rate is tuned again until bracketed, from the rate it chose in the study; each trains
    `--scale-seeds` seeds (default 2); each gap is judged against the widened ladder at matched
    FLOPs, on test loss, against seed noise, as in the study.
-4. report: test loss against FLOPs per token, parameters and tokens per second; each set's
+5. report: test loss against FLOPs per token, parameters and tokens per second; each set's
    hypervolume on the run's axes; the gap at matched FLOPs (linear in log FLOPs along the
    ladder); where the front dominates; the genes of the winners; the seeds' claims beside what
    is measured here; once the scale stage has results, its Scale section (each verdict at
@@ -72,7 +75,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks import frontier_train
+from benchmarks import frontier_recall, frontier_train
 from benchmarks.common import REPO, REPORTS, SHAKESPEARE
 from benchmarks.frontier_measure import contests
 from benchmarks.frontier_plan import (
@@ -237,10 +240,10 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--data", help=f"the corpus (default {SHAKESPEARE.name}; --quick: builtin)")
     p.add_argument(
         "--stage",
-        choices=("all", "search", "train", "scale", "report"),
+        choices=("all", "search", "train", "recall", "scale", "report"),
         default="all",
-        help="all: search, train and report, and scale too where a scale flag is given "
-        "(default all)",
+        help="all: search, train, recall (each model's recall, state and latency) and "
+        "report, and scale too where a scale flag is given (default all)",
     )
     p.add_argument("--contexts", type=int, nargs="+", help="default 64 512 (--quick: 64 128)")
     p.add_argument("--strategy", default="nsga2", choices=list(STRATEGIES))
@@ -254,7 +257,7 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument(
         "--lr-trials", type=int, help=f"learning-rate trials per model (default {FULL.lr_trials})"
     )
-    p.add_argument("--workers", type=int, default=2, help="searches at a time")
+    p.add_argument("--workers", type=int, default=2, help="searches or recall probes at a time")
     add_execution_flags(p)
     add_scale_flags(p)
     p.add_argument("--work", type=Path, help="run directories (default populations/frontier)")
@@ -283,6 +286,9 @@ def main(argv: list[str] | None = None) -> Path:
             pool_map(search, jobs, args.workers)
         if args.stage in ("all", "train"):
             train_stage(s, scale, args)
+        if args.stage in ("all", "recall"):
+            plans = [plan(s, T, args, finished(s, T, args)) for T in s.contexts]
+            frontier_recall.measures(plans, s, args.out, args.workers)
         if args.stage == "scale" or (args.stage == "all" and asked):
             scale_stage(s, scale, args)
         if args.stage in ("all", "report"):

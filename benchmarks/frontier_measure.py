@@ -15,6 +15,7 @@ import numpy as np
 from benchmarks.frontier_plan import VOCAB, Job, Plan, Record, Settings
 from benchmarks.frontier_train import tuned
 from hrfevo.objectives import OBJECTIVES
+from model import ModelConfig
 
 
 @dataclass
@@ -25,6 +26,10 @@ class Row:
     result: Record | None
     flops: float
     params: int
+
+    @property
+    def config(self) -> ModelConfig:
+        return ModelConfig.from_dict(self.job.model.config)
 
     @property
     def loss(self) -> float | None:

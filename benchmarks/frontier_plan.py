@@ -68,6 +68,8 @@ class Settings:
     seeds: int  # training seeds of those contests' models (seed 0 is the study's)
     design: tuple[int, int]  # (d_model, layers) of the seeds' designs
     anchor: bool  # nanoGPT's model at its own learning rate, at context 64
+    probe: dict[str, Any]  # the recall probe's settings besides `model.recall.Probe`'s defaults
+    recall_seq_len: int  # the probe's sequences: the model's context, up to this
 
 
 FULL = Settings(
@@ -98,6 +100,8 @@ FULL = Settings(
     seeds=3,
     design=(64, 3),
     anchor=True,
+    probe={},
+    recall_seq_len=128,
 )
 QUICK = dataclasses.replace(
     FULL,
@@ -123,6 +127,8 @@ QUICK = dataclasses.replace(
     seeds=2,
     design=(16, 2),
     anchor=False,
+    probe={"pairs": 2, "steps": 20, "batch_size": 8, "eval_examples": 32},
+    recall_seq_len=64,  # the seeds' db4 cascade needs 56 tokens
 )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pywt
 
+from benchmarks import frontier_recall
 from benchmarks.common import NANOGPT_VAL_LOSS, SHAKESPEARE, machine_lines
 from benchmarks.frontier_measure import (
     Contest,
@@ -49,7 +50,15 @@ from benchmarks.frontier_train import Bracket
 from hrfevo.api import load_run
 from hrfevo.genome import Genome
 from hrfevo.reporting.markdown import plural, table
-from model import MIXER_CHOICES, ModelConfig, SpectralAnalyzer, SpectralLM, training_bytes
+from model import (
+    MIXER_CHOICES,
+    ModelConfig,
+    SpectralAnalyzer,
+    SpectralLM,
+    describe_bytes,
+    state_bytes,
+    training_bytes,
+)
 
 
 def contest_cells(c: Contest, j: Judgement) -> list[str]:
@@ -198,16 +207,22 @@ def mixer_shares(p: Plan) -> str:
     return ", ".join(f"{m} {n / total:.0%}" for m, n in layers.most_common())
 
 
-def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]:
+def context_section(
+    p: Plan, cache: dict[str, Record], s: Settings, probed: dict[str, Record]
+) -> list[str]:
+    """The context's table, hypervolumes, contests and genes; `probed`: frontier_recall's."""
     run_data = load_run(p.run_dir)
     ladder, front = rows(p, cache, "ladder"), rows(p, cache, "front")
     cells = []
     for r in rows(p, cache):
         res, fixed = r.result or {}, r.job.model.role == "ladder"
+        extra = frontier_recall.looked_up(probed, s, p.context, r.job.model.config)
         cells.append(
             [
                 f"**{r.job.model.name}**", r.job.model.role, f"`{r.job.model.genes}`",
-                f"{r.flops:,.0f}", f"{r.params:,}", *lr_cells(r), num(res.get("val_loss")),
+                f"{r.flops:,.0f}", f"{r.params:,}", describe_bytes(state_bytes(r.config)),
+                num(extra.get("recall"), ".2f"), num(extra.get("latency_ms"), ".2f"),
+                *lr_cells(r), num(res.get("val_loss")),
                 f"**{num(r.loss)}**",
                 "" if fixed else num(ladder_at(ladder, r.flops)),
                 "" if fixed else num(gap(r, ladder), "+.4f"),
@@ -267,6 +282,9 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
                 "genes",
                 "FLOPs/token",
                 "params",
+                "state/sequence",
+                "recall",
+                "latency (ms)",
                 "lr (chosen)",
                 "lr bracket: tried below – above",
                 "val loss",
@@ -313,6 +331,28 @@ def context_section(p: Plan, cache: dict[str, Record], s: Settings) -> list[str]
         f"Genes of the retrained front: {genes_of(list(genomes.values()))}.",
         "",
     ]
+
+
+def probe_words(s: Settings) -> str:
+    probe = frontier_recall.probe(s, s.recall_seq_len)
+    return (
+        f"{probe.pairs} pairs over {probe.vocab} tokens, {probe.steps} steps of "
+        f"{probe.batch_size}, lr {probe.lr:g}; reports/recall.md"
+    )
+
+
+def recall_line(p: Plan, cache: dict[str, Record], s: Settings, probed: dict[str, Record]) -> str:
+    """The recall of the front members that win on loss, beside the ladder's and the designs'."""
+    ladder = rows(p, cache, "ladder")
+
+    def recall(rs: list[Row]) -> list[float]:
+        got = [frontier_recall.looked_up(probed, s, p.context, r.job.model.config) for r in rs]
+        return [g["recall"] for g in got if g]
+
+    winners = [r for r in rows(p, cache, "front") if (g := gap(r, ladder)) is not None and g < 0]
+    return frontier_recall.recall_verdict(
+        p.context, recall(winners), recall(ladder), recall(rows(p, cache, "design")), s
+    )
 
 
 def lr_cells(r: Row) -> list[str]:
@@ -473,6 +513,7 @@ def write_report(s: Settings, args: argparse.Namespace, scale: Scale) -> None:
     Scale section once `scale`'s points have a result."""
     cache = Cache(args.out.with_suffix(".json")).read()
     plans = {T: plan(s, T, args, out) for T in s.contexts if (out := searched(s, T, args))}
+    probed = frontier_recall.cache_of(args.out).read()
     hours = sum(r["seconds"] for r in cache.values()) / 3600
     at_scale, scale_lines = scale_report(plans, cache, s, scale, os.cpu_count() or 1)
     lines = [
@@ -487,6 +528,8 @@ def write_report(s: Settings, args: argparse.Namespace, scale: Scale) -> None:
         *machine_lines(1, load=False),  # the trainings ran before this report, under their own
         f"- {plural(len(cache), 'training')} so far, {hours:.1f} hours of them, on "
         f"{placement(cache)}",
+        f"- {plural(len(probed), 'model')} probed for recall and latency, "
+        f"{frontier_recall.seconds_spent(probed) / 3600:.1f} hours of probes",
         "",
         "## Verdict",
         "",
@@ -496,6 +539,7 @@ def write_report(s: Settings, args: argparse.Namespace, scale: Scale) -> None:
             else []
         ),
         *(f"- {verdict(p, cache, s)}" for p in plans.values()),
+        *(f"- {recall_line(p, cache, s, probed)}" for p in plans.values()),
         *([f"- {at_scale}"] if at_scale else []),
         *(f"- The retrained front's layers at {T}: {mixer_shares(p)}." for T, p in plans.items()),
         *([] if plans else ["- No search has finished yet."]),
@@ -527,11 +571,18 @@ def write_report(s: Settings, args: argparse.Namespace, scale: Scale) -> None:
         "executor placed them. "
         f"**Seeds' designs** at d {s.design[0]}, "
         f"{plural(s.design[1], 'layer')}: `design_models` in the script maps each document's "
-        "configuration onto this code's causal modules.",
+        "configuration onto this code's causal modules. **Recall, state, latency** "
+        "(`frontier_recall.py`): recall is the accuracy of each model's architecture, trained "
+        "from scratch on MQAR by `model.recall`'s probe "
+        f"({probe_words(s)}), on held-out sequences of its context up to {s.recall_seq_len} "
+        "tokens; the state is what it keeps between generated tokens for one sequence at full "
+        "context (`model.state_bytes`, fp32, exact); the latency is one generated token at "
+        "batch 1 and full context, one thread, the median of 15 passes (measured, so comparable "
+        "only within this table: reports/latency.md).",
         "",
     ]
     for p in plans.values():
-        lines += context_section(p, cache, s)
+        lines += context_section(p, cache, s, probed)
     if len(plans) > 1:
         lines += across(plans, cache, s)
     lines += scale_lines

@@ -158,7 +158,7 @@ def main() -> None:
         "",
         "## Verdict",
         "",
-        *verdict(mean, args.mixers, widths, seq_lens, chance),
+        *verdict(mean, args.mixers, widths, seq_lens, chance, settings.pairs),
         cost + f"; {sum(seconds) / 3600:.2f} CPU-hours in all.",
         "",
         "## Settings",
@@ -168,7 +168,12 @@ def main() -> None:
         f"{settings.power_a}); 2 layers, table embeddings, heads of width 16; AdamW at "
         f"{settings.lr:g} (one-cycle), weight decay {settings.weight_decay}, {settings.steps} "
         f"steps of {settings.batch_size} fresh sequences; accuracy on {settings.eval_examples} "
-        f"held-out sequences, {seeds} seed(s) per cell. Chance is {chance:.4f}.",
+        f"held-out sequences, {seeds} seed(s) per cell. Linear layers start at PyTorch's "
+        "initialisation and the embedding table at N(0, 1/D), not at GPT-2's N(0, 0.02) "
+        f"(`model.recall.probe_init`). Chance is {chance:.4f}; a model that has learnt to "
+        "answer with one of the "
+        f"sequence's {settings.pairs} values but cannot tell which scores "
+        f"{1 / settings.pairs:.3f}, so only accuracy well above that is recall.",
         "",
         "## Numbers",
         "",
@@ -187,6 +192,7 @@ def verdict(
     widths: list[int],
     seq_lens: list[int],
     chance: float,
+    pairs: int,
 ) -> list[str]:
     """What the table says: each mixer at the smallest width, and how it moves with the
     sequence at each width (Zoology: convolutions fall as T grows unless the width does)."""
@@ -197,7 +203,8 @@ def verdict(
             f"{m} " + ", ".join(f"{mean[m, small, T]:.3f} at T {T}" for T in seq_lens)
             for m in mixers
         )
-        + f" (chance {chance:.4f})."
+        + f" (chance {chance:.4f}; {1 / pairs:.3f} for a model that answers with one of the "
+        "sequence's values, unable to tell which: no recall)."
     ]
     if len(seq_lens) > 1:
         short, long = min(seq_lens), max(seq_lens)

@@ -115,7 +115,7 @@ def test_a_recall_section_alone_probes_the_top_rung_only(tmp_path: Path, text_fi
         ({"objectives": ["perplexity", "flops_per_token", "recall"]}, "objectives="),
         ({"recall": {"pairs": 9}}, "recall.pairs=9: 9 pairs and as many queries need 36 tokens"),
         ({"recall": {"pairs": 2, "seq_len": 4}}, "recall.pairs=2"),
-        ({"recall": {"pairs": 200, "seq_len": 1024}}, "recall.pairs=200: a vocabulary of 256"),
+        ({"recall": {"pairs": 200, "seq_len": 1024}}, "recall.pairs=200: a vocabulary of 64"),
         ({"recall": {"steps": 0}}, "recall.steps=0"),
         ({"recall": {"lr": -1}}, "recall.lr=-1"),
         ({"recall": {"width": 64}}, "recall: unknown field(s) width"),
@@ -135,7 +135,7 @@ def test_an_impossible_probe_or_unknown_objective_is_one_line_and_exit_2(
 
 def test_the_objective_fills_in_the_probes_defaults_and_a_config_keeps_them() -> None:
     cfg = resolve("smoke", None, {"objectives": ["perplexity", "flops_per_token", "recall_error"]})
-    assert cfg.recall is not None and cfg.recall.steps == 1000
+    assert cfg.recall == Probe()
     assert resolve("smoke", None, {}).recall is None
     again = cfg.from_dict(cfg.to_dict())
     assert again.recall == cfg.recall

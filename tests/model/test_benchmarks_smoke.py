@@ -58,6 +58,12 @@ def test_frontier_benchmark_quick(
     for row in ("| **F1** | front |", "| ladder |", "| **SpectralLLM** |", "| **SignalLLM** |"):
         assert row in text
     assert "beyond seed noise" in text or "within seed noise" in text  # second seeds trained
+    # every model's recall, state and latency, and whether the winners lose on recall
+    assert "| state/sequence | recall | latency (ms) |" in text
+    measured = r"\| [\d.]+ [KM]?B \| \d\.\d\d \| \d+\.\d\d \|"  # state, recall, latency
+    assert re.search(r"\| \*\*SpectralLLM\*\* \|[^\n]* " + measured, text)
+    assert "- Recall at context 64 (MQAR, 2 pairs, T 64;" in text
+    assert "the ladder's transformers 0." in text
     assert out.with_suffix(".png").stat().st_size > 0
     assert "## Scale" not in text  # the scale stage runs when asked, not by default
     assert frontier.main([*argv, "--stage", "scale"]) == out  # at its default points
@@ -73,14 +79,17 @@ def test_frontier_benchmark_quick(
     assert "one GPU: not measured" in scaled
     assert "--scale-width 2 --scale-tokens 2 --token-factors 2 4 --scale-seeds 2" in scaled
     cached = out.with_suffix(".json").read_text()
+    probed = frontier.frontier_recall.cache_of(out).path.read_text()
 
     def untrained(*args: object, **kwargs: object) -> None:
         raise AssertionError("a rerun retrained a model its cache holds")
 
     # resumed: every result comes from the cache, the scale stage's too
     monkeypatch.setattr(frontier.frontier_train, "train", untrained)
+    monkeypatch.setattr(frontier.frontier_recall, "recall_accuracy", untrained)
     assert frontier.main([*argv, "--scale-width", "2"]) == out
     assert out.with_suffix(".json").read_text() == cached
+    assert frontier.frontier_recall.cache_of(out).path.read_text() == probed
     with pytest.raises(SystemExit) as bad:  # the seeds' db4 cascade needs 56 tokens
         frontier.main([*argv[:-1], str(tmp_path / "bad.md"), "--contexts", "32"])
     assert bad.value.code == 2 and not (tmp_path / "bad.md").exists()
