@@ -24,7 +24,9 @@ and rewrites the report as each context's trainings end):
    in FLOPs, train with two more seeds at the learning rate they chose.
 3. recall (`frontier_recall`): every model's in-context recall (`model.recall`'s MQAR probe at
    its defaults, on sequences of its context up to 128 tokens), inference state and
-   generation latency, kept beside the report in frontier-recall.json.
+   generation latency, kept beside the report in frontier-recall.json. Not yet timed on the
+   study's models: reports/recall.md's probes took 30 to 340 s each on one thread, so the
+   study's 35 or so models should take 1 to 2 CPU-hours more.
 4. scale (`frontier_scale`), on request: `--stage scale`, or `all` with a scale flag
    (`--scale-width`, `--scale-tokens`, `--token-factors`, `--scale-seeds`), so that the plain
    command stays the study it was. The contests the study judged (every front member beyond
